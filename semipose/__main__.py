@@ -1,0 +1,5 @@
+import sys
+
+from semipose.cli.main import main
+
+sys.exit(main())

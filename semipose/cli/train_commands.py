@@ -1,0 +1,48 @@
+"""`semipose train` and `semipose eval`."""
+from __future__ import annotations
+
+from semipose.cli.command import Command
+
+OVERRIDES_HELP = "overrides as key.sub=value, e.g. train.lr=5e-4 data.num_labelled=1000 method.name=dual"
+
+
+def _add_train_arguments(parser):
+    parser.add_argument("config", help="a YAML config (see configs/)")
+    parser.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
+    parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from this checkpoint")
+
+
+def _run_train(args):
+    from semipose.api import load_config, train
+    overrides = list(args.overrides) + ([f"train.resume={args.resume}"] if args.resume else [])
+    train(load_config(args.config, overrides))
+
+
+def _add_eval_arguments(parser):
+    parser.add_argument("config", help="the YAML config the model was trained with (or its resolved config.yaml)")
+    parser.add_argument("overrides", nargs="*", help="checkpoint=PATH (required) and " + OVERRIDES_HELP)
+    parser.add_argument("--out", help="write the metrics here as JSON")
+
+
+def _run_eval(args):
+    from semipose.api import evaluate, load_config
+    checkpoint = [o.split("=", 1)[1] for o in args.overrides if o.startswith("checkpoint=")]
+    if not checkpoint:
+        raise ValueError("semipose eval needs checkpoint=PATH")
+    overrides = [o for o in args.overrides if not o.startswith("checkpoint=")]
+    evaluate(load_config(args.config, overrides), checkpoint[0], out_json=args.out, print_table=True)
+
+
+TRAIN = Command(
+    "train", "train a pose model (supervised or semi-supervised)",
+    "Train with a YAML config; any field can be overridden on the command line.\n\n"
+    "examples:\n  semipose train configs/synth_cpu.yaml\n"
+    "  semipose train configs/synth_cpu.yaml method.name=dual train.iterations=2000 train.run_dir=runs/dual\n"
+    "  semipose train configs/coco_r18_1k_dual_jc.yaml --resume runs/dual/last.pt",
+    _add_train_arguments, _run_train)
+
+EVAL = Command(
+    "eval", "evaluate a checkpoint on the validation set",
+    "examples:\n  semipose eval configs/synth_cpu.yaml checkpoint=runs/synth/best.pt\n"
+    "  semipose eval configs/coco_r18_1k.yaml checkpoint=best.pt eval.flip_test=true --out metrics.json",
+    _add_eval_arguments, _run_eval)

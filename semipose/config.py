@@ -1,0 +1,179 @@
+"""The typed configuration of a run. YAML files and `key.sub=value` overrides fill these
+dataclasses (semipose/configtools.py); the resolved tree is saved with every run and checkpoint."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+from semipose.augment.jitter import AffineJitter
+
+
+class ConfigValueError(ValueError):
+    """A config value that parses but makes no sense (negative learning rate, ...)."""
+
+
+@dataclass
+class AnnotationSource:
+    """One COCO-format set: an image root plus an annotation json and/or a detection file."""
+    images: str = ""
+    json: Optional[str] = None
+    detections: Optional[str] = None      # COCO results file of person boxes (for val or unlabelled)
+    det_score_threshold: float = 0.0
+
+
+@dataclass
+class KeypointSetConfig:
+    """Optional keypoint description when the json's category lacks it (see data/keypoints.py)."""
+    allow_missing: bool = False           # opt in to PCK-only evaluation / no flipping
+
+
+@dataclass
+class DataConfig:
+    train: AnnotationSource = field(default_factory=lambda: AnnotationSource("data/synth/images",
+                                                                             "data/synth/annotations/train.json"))
+    val: AnnotationSource = field(default_factory=lambda: AnnotationSource("data/synth/images",
+                                                                           "data/synth/annotations/val.json"))
+    unlabelled: Optional[AnnotationSource] = None   # default: the train set's people beyond num_labelled
+    num_labelled: Optional[int] = None              # labelled people taken from train (None = all)
+    split_mode: Literal["first", "random"] = "first"
+    split_seed: int = 0
+    unlabelled_includes_labelled: bool = True       # the paper's code uses all of train as unlabelled
+    keypoints: KeypointSetConfig = field(default_factory=KeypointSetConfig)
+    input_size: tuple[int, int] = (192, 256)        # (width, height) of the crop
+    heatmap_stride: int = 4
+    sigma: float = 2.0
+    padding: float = 1.25
+    easy: AffineJitter = field(default_factory=AffineJitter)
+    flip: bool = True
+    half_body_prob: float = 0.0
+    on_bad_sample: Literal["error", "skip"] = "error"
+    workers: int = 2
+    cache_images: bool = False                      # keep decoded images in memory (small sets)
+
+    def validate(self):
+        if self.heatmap_stride <= 0 or any(s % self.heatmap_stride for s in self.input_size):
+            raise ConfigValueError(f"data.input_size {list(self.input_size)} must be a positive multiple of "
+                                   f"data.heatmap_stride {self.heatmap_stride}")
+        if self.sigma <= 0 or self.padding <= 0:
+            raise ConfigValueError("data.sigma and data.padding must be positive")
+        if self.num_labelled is not None and self.num_labelled <= 0:
+            raise ConfigValueError(f"data.num_labelled must be positive, got {self.num_labelled}")
+        self.easy.validate()
+
+    @property
+    def heatmap_size(self) -> tuple[int, int]:
+        return (self.input_size[0] // self.heatmap_stride, self.input_size[1] // self.heatmap_stride)
+
+
+@dataclass
+class ModelConfig:
+    name: str = "tiny"
+    pretrained: Optional[str] = None                  # ImageNet backbone file (torchvision names)
+    checkpoint: Optional[str] = None                  # a whole pose model
+    load_mode: Literal["strict", "partial"] = "strict"
+    allow_head_mismatch: bool = False                 # load a checkpoint trained for another K
+    width: Optional[int] = None                       # the tiny model's base width
+
+
+@dataclass
+class RandAugmentConfig:
+    num_ops: int = 0          # 0 = off; the paper uses 2
+    magnitude: float = 20.0   # on the 0..30 scale of the reference code
+
+
+@dataclass
+class JointCutoutConfig:
+    num_joints: int = 0                                  # 0 = off; "JC 5" = 5
+    half_size: tuple[float, float] = (10.0, 19.0)        # in pixels of a 256-high crop; scaled with input
+    jitter: float = 10.0                                 # std of the centre jitter, same units
+
+
+@dataclass
+class HardViewConfig:
+    affine: AffineJitter = field(default_factory=lambda: AffineJitter(rotation_prob=0.8))
+    randaugment: RandAugmentConfig = field(default_factory=RandAugmentConfig)
+    joint_cutout: JointCutoutConfig = field(default_factory=JointCutoutConfig)
+    mask_out_of_view: bool = True          # drop heatmap pixels the easy view cannot see
+
+
+@dataclass
+class MethodConfig:
+    name: str = "supervised"
+    unsup_weight: float = 1.0                             # lambda in L = L_s + lambda L_u
+    rampup: tuple[int, int] = (0, 0)                      # linear lambda ramp between these steps
+    hard: HardViewConfig = field(default_factory=HardViewConfig)
+    second_model: Optional[ModelConfig] = None            # dual: network b (default: same as model)
+    teacher_checkpoint: Optional[str] = None              # pseudopose / datadistill
+    teacher_model: Optional[ModelConfig] = None           # architecture of that teacher (default: model)
+    ema_decay: Optional[float] = None                     # consistency: mean teacher
+    confidence_threshold: Optional[float] = None          # consistency: drop low-response joints
+    foreground_weight: Optional[float] = None             # consistency: up-weight foreground pixels
+    distill_views: int = 4                                # datadistill: augmentations per image
+
+    def validate(self):
+        if self.unsup_weight < 0:
+            raise ConfigValueError(f"method.unsup_weight must be >= 0, got {self.unsup_weight}")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    iterations: Optional[int] = None         # overrides epochs when set
+    batch_size: int = 32                     # labelled people per step
+    unlabelled_batch_size: Optional[int] = None   # default: equal to batch_size (the paper)
+    lr: float = 1e-3
+    lr_steps: tuple[float, ...] = (70, 90)   # epochs (or iterations when `iterations` is set)
+    lr_factor: float = 0.1
+    weight_decay: float = 0.0
+    seed: int = 0
+    deterministic: bool = False
+    device: str = "cpu"
+    val_every: int = 1                       # epochs (or iterations when `iterations` is set)
+    checkpoint_every: int = 1                # same unit
+    log_every: int = 20                      # iterations
+    keep_checkpoints: int = 2
+    run_dir: str = "runs/default"
+    auto_resume: bool = True
+    resume: Optional[str] = None
+    nan_policy: Literal["stop", "skip"] = "stop"
+    max_skipped_steps: int = 10
+
+    def validate(self):
+        if self.lr <= 0:
+            raise ConfigValueError(f"train.lr must be positive, got {self.lr}")
+        if self.batch_size <= 0 or (self.unlabelled_batch_size or 1) <= 0:
+            raise ConfigValueError("train.batch_size and train.unlabelled_batch_size must be positive")
+        if self.epochs <= 0 and not self.iterations:
+            raise ConfigValueError("train.epochs (or train.iterations) must be positive")
+
+
+@dataclass
+class EvalConfig:
+    flip_test: bool = False
+    flip_shift: bool = False                 # one-pixel shift for checkpoints of the biased convention
+    refine: Literal["quarter", "dark", "none"] = "quarter"
+    metric: Literal["AP", "PCK"] = "AP"
+    pck_alpha: float = 0.2
+    pck_normaliser: Literal["torso", "bbox"] = "torso"
+    oks_nms_threshold: float = 0.9
+    keypoint_score_threshold: float = 0.2    # for rescoring detection boxes
+    batch_size: int = 64
+    backend: Literal["pycocotools", "faster_coco_eval"] = "pycocotools"
+
+
+@dataclass
+class MonitorConfig:
+    every: int = 50                          # iterations between heatmap-response checks
+    alarm_fraction: float = 0.3              # unlabelled / labelled response below this = collapsing
+    patience: int = 3                        # consecutive low checks before the alarm
+    action: Literal["warn", "stop", "rollback"] = "warn"
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)

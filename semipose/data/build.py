@@ -1,0 +1,99 @@
+"""From a DataConfig to the three datasets of a run: labelled, unlabelled and validation."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from semipose.config import AnnotationSource, DataConfig
+from semipose.data.coco_format import (load_coco_json, load_person_records, records_from_detections,
+                                       records_from_image_folder)
+from semipose.data.keypoints import KeypointMeta
+from semipose.data.topdown import TopDownDataset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DataBundle:
+    meta: KeypointMeta
+    labelled: TopDownDataset
+    unlabelled: Optional[TopDownDataset]
+    val: TopDownDataset
+    val_gt: dict                       # the validation COCO dict (ground truth for OKS AP / PCK)
+    summary: dict                      # counts for the log
+
+
+def choose_labelled(num_usable: int, num_labelled: Optional[int], mode: str, seed: int) -> np.ndarray:
+    """Indices of the labelled people among the usable ones (json order): the paper's "first N",
+    or a seeded random choice kept in json order."""
+    if num_labelled is None:
+        return np.arange(num_usable)
+    if num_labelled > num_usable:
+        raise ValueError(f"data.num_labelled = {num_labelled} but the training set has only {num_usable} "
+                         f"usable people (non-crowd, at least one labelled keypoint)")
+    if mode == "first":
+        return np.arange(num_labelled)
+    return np.sort(np.random.default_rng(seed).choice(num_usable, num_labelled, replace=False))
+
+
+def _records(source: AnnotationSource, config: DataConfig, for_training: bool, meta=None):
+    if source.detections:
+        if not source.json:
+            raise ValueError("a detections file needs the matching image list: set `json` beside `detections`")
+        coco = load_coco_json(source.json)
+        records, report = records_from_detections(source.detections, coco, source.images,
+                                                  score_thr=source.det_score_threshold,
+                                                  on_bad_sample=config.on_bad_sample)
+        return records, meta, report
+    if source.json:
+        return load_person_records(source.json, source.images, meta=meta, on_bad_sample=config.on_bad_sample,
+                                   for_training=for_training, allow_missing_meta=config.keypoints.allow_missing)
+    return records_from_image_folder(source.images), meta, None
+
+
+def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> DataBundle:
+    train_records, meta, train_report = _records(config.train, config, for_training=True)
+    labelled_index = choose_labelled(len(train_records), config.num_labelled, config.split_mode, config.split_seed)
+    labelled_records = [train_records[i] for i in labelled_index]
+    summary = {"train_people": len(train_records), "labelled_people": len(labelled_records)}
+    if train_report is not None:
+        summary["train_load"] = train_report.as_dict()
+
+    unlabelled = None
+    if need_unlabelled:
+        if config.unlabelled is not None:
+            unlabelled_records, _, report = _records(config.unlabelled, config, for_training=False, meta=meta)
+        elif config.unlabelled_includes_labelled:
+            unlabelled_records = train_records
+        else:
+            chosen = set(labelled_index.tolist())
+            unlabelled_records = [r for i, r in enumerate(train_records) if i not in chosen]
+        if not unlabelled_records:
+            raise ValueError("the method needs unlabelled people but the unlabelled set is empty")
+        unlabelled = TopDownDataset(unlabelled_records, meta, config, augment=True, labelled=False, seed=seed + 1)
+        summary["unlabelled_people"] = len(unlabelled_records)
+
+    val, val_gt = build_validation(config, meta)
+    summary["val_people"] = len(val)
+    labelled = TopDownDataset(labelled_records, meta, config, augment=True, labelled=True, seed=seed)
+    log.info("data: %s", summary)
+    return DataBundle(meta, labelled, unlabelled, val, val_gt, summary)
+
+
+def build_validation(config: DataConfig, meta: Optional[KeypointMeta] = None):
+    """The validation people (ground-truth or detected boxes) and the ground-truth COCO dict."""
+    val_records, val_meta, _ = _records(config.val, config, for_training=False, meta=meta)
+    val_gt = load_coco_json(config.val.json) if config.val.json else {}
+    return TopDownDataset(val_records, meta or val_meta, config, augment=False, labelled=True), val_gt
+
+
+def labelled_joint_mask(dataset: TopDownDataset) -> np.ndarray:
+    """(K,) bool: joints annotated at least once in the labelled set (the unlabelled loss uses only these)."""
+    seen = np.zeros(dataset.meta.num_keypoints, dtype=bool)
+    for record in dataset.records:
+        seen |= np.asarray(record.keypoints)[:, 2] > 0
+    return seen

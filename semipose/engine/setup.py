@@ -1,0 +1,71 @@
+"""Assemble a run from its config: datasets, networks, the method and its optimizer."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from semipose.config import Config, ModelConfig
+from semipose.data.build import DataBundle, build_datasets, labelled_joint_mask
+from semipose.methods import METHODS, build_method
+from semipose.methods.base import Method, MethodContext
+from semipose.models import build_model
+from semipose.models.loading import load_weights
+
+
+@dataclass
+class Run:
+    data: DataBundle
+    method: Method
+    optimizer: torch.optim.Optimizer
+    iterations_per_epoch: int
+    main_metric_key: str
+
+
+def build_network(model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
+    options = {"width": model.width} if model.width else {}
+    network = build_model(model.name, num_keypoints, **options)
+    if model.pretrained:
+        load_weights(network, model.pretrained, mode="backbone")
+    if model.checkpoint:
+        load_weights(network, model.checkpoint, mode=model.load_mode,
+                     allow_head_mismatch=model.allow_head_mismatch)
+    return network
+
+
+def load_frozen_network(path: str, model: Optional[ModelConfig], default: ModelConfig, num_keypoints: int):
+    """A fixed teacher: a network from a pose checkpoint (ours or a public one), eval mode, no grad."""
+    network = build_network(model or default, num_keypoints)
+    load_weights(network, path, mode="strict")
+    network.eval().requires_grad_(False)
+    return network
+
+
+def method_context(config: Config, data: DataBundle) -> MethodContext:
+    meta, k = data.meta, data.meta.num_keypoints
+    return MethodContext(
+        num_keypoints=k, input_size=tuple(config.data.input_size), heatmap_size=config.data.heatmap_size,
+        flip_permutation=list(meta.flip_permutation()) if meta.has_flip else None,
+        labelled_joints=torch.from_numpy(labelled_joint_mask(data.labelled)),
+        sigma=config.data.sigma,
+        build_network=lambda model=None: build_network(model or config.model, k),
+        load_network=lambda path, model=None: load_frozen_network(path, model, config.model, k),
+        seed=config.train.seed)
+
+
+def build_run(config: Config, device: torch.device) -> Run:
+    if config.method.name not in METHODS:
+        build_method(config.method, None)  # raises the registry's clear error before any data is read
+    uses_unlabelled = METHODS[config.method.name].uses_unlabelled
+    data = build_datasets(config.data, config.train.seed, need_unlabelled=uses_unlabelled)
+    method = build_method(config.method, method_context(config, data)).to(device)
+    optimizer = torch.optim.Adam(method.networks.parameters(), lr=config.train.lr,
+                                 weight_decay=config.train.weight_decay)
+    stream = data.unlabelled if uses_unlabelled else data.labelled
+    batch = (config.train.unlabelled_batch_size or config.train.batch_size) if uses_unlabelled \
+        else config.train.batch_size
+    main_metric = "AP" if config.eval.metric == "AP" else f"PCK@{config.eval.pck_alpha:g}"
+    first_network = next(iter(method.eval_networks()))
+    return Run(data, method, optimizer, max(1, math.ceil(len(stream) / batch)), f"{first_network}/{main_metric}")

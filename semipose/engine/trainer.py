@@ -1,0 +1,219 @@
+"""The training loop: labelled (+ unlabelled) streams -> method step -> optimizer, with periodic
+validation, checkpoints, the collapse monitor and logs. Read top to bottom: `fit` is the loop."""
+from __future__ import annotations
+
+import logging
+import math
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+from semipose.config import Config
+from semipose.configtools import to_dict
+from semipose.engine import checkpoint as ckpt
+from semipose.engine.run_log import ProgressBar, RunLogger
+from semipose.engine.schedule import Schedule
+from semipose.engine.seeding import seed_everything
+from semipose.engine.setup import build_run
+from semipose.engine.streams import make_stream_loader
+from semipose.engine.validation import validate
+from semipose.evaluation.collapse_monitor import CollapseMonitor
+
+log = logging.getLogger("semipose")
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+class Trainer:
+    def __init__(self, config: Config):
+        self.config = config
+        seed_everything(config.train.seed, deterministic=config.train.deterministic)
+        self.run_dir = Path(config.train.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.device = torch.device(config.train.device)
+        self.run = build_run(config, self.device)          # data, method, optimizer
+        self.schedule = Schedule.from_config(config.train, self.run.iterations_per_epoch)
+        self.logger = RunLogger(self.run_dir)
+        self.monitor = CollapseMonitor(config.monitor)
+        self.iteration, self.best_metric, self.skipped_steps = 0, -math.inf, 0
+        self.last_metrics, self.last_val_iteration = {}, -1
+        self._resume()
+
+    # -- the loop ---------------------------------------------------------------------------
+    def fit(self) -> dict:
+        train = self.config.train
+        labelled_stream, unlabelled_stream = self._streams()
+        progress = ProgressBar(total=self.schedule.total, desc="train", initial=self.iteration)
+        window = _Window()
+        try:
+            while self.iteration < self.schedule.total:
+                tick = time.perf_counter()
+                labelled = _to_device(next(labelled_stream), self.device)
+                unlabelled = _to_device(next(unlabelled_stream), self.device) if unlabelled_stream else None
+                window.data_time += time.perf_counter() - tick
+                logs = self._step(labelled, unlabelled)
+                window.add(logs, time.perf_counter() - tick, self._images(labelled, unlabelled))
+                self.iteration += 1
+                progress.update(1, loss=logs.get("loss"))
+                if self.iteration % train.log_every == 0 or self.iteration == self.schedule.total:
+                    self.logger.log(self.iteration, window.summary(self._lr()), kind="train")
+                    window = _Window()
+                if self.iteration % self.config.monitor.every == 0:
+                    self._check_collapse(logs)
+                if self.schedule.is_boundary(self.iteration, train.val_every):
+                    self._validate_and_checkpoint()
+                elif self.schedule.is_boundary(self.iteration, train.checkpoint_every):
+                    self._save(is_best=False)
+        except KeyboardInterrupt:
+            log.warning("interrupted at iteration %d: saving a checkpoint before exiting", self.iteration)
+            self._save(is_best=False)
+            raise
+        finally:
+            progress.close()
+        return self._finish()
+
+    def _step(self, labelled: dict, unlabelled) -> dict:
+        self.run.method.train()
+        output = self.run.method.training_step(labelled, unlabelled, self.iteration)
+        logs = {name: float(value) for name, value in output.logs.items()}
+        logs["loss"] = float(output.loss)
+        if not math.isfinite(logs["loss"]):
+            self._non_finite(logs)
+            return logs
+        self.run.optimizer.zero_grad(set_to_none=True)
+        output.loss.backward()
+        self.run.optimizer.step()
+        self.run.method.after_optimizer_step(self.iteration)
+        for group in self.run.optimizer.param_groups:
+            group["lr"] = self.schedule.lr(self.iteration + 1, self.config.train.lr)
+        return logs
+
+    def _non_finite(self, logs: dict):
+        bad = sorted(name for name, value in logs.items() if not math.isfinite(value))
+        message = f"non-finite loss at iteration {self.iteration}: {', '.join(bad)}"
+        self.skipped_steps += 1
+        if self.config.train.nan_policy == "stop" or self.skipped_steps > self.config.train.max_skipped_steps:
+            self.logger.log(self.iteration, {"diverged": 1.0, "skipped_steps": self.skipped_steps}, kind="event")
+            raise TrainingDiverged(message + f"; the last good checkpoint is in {self.run_dir}")
+        log.warning("%s: step skipped (%d so far)", message, self.skipped_steps)
+        self.run.optimizer.zero_grad(set_to_none=True)
+
+    # -- validation, checkpoints, collapse ----------------------------------------------------
+    def _validate_and_checkpoint(self) -> dict:
+        metrics = validate(self.run, self.config, self.device)
+        self.last_metrics, self.last_val_iteration = metrics, self.iteration
+        self.logger.log(self.iteration, metrics, kind="val")
+        main = metrics[self.run.main_metric_key]
+        is_best = main > self.best_metric
+        self.best_metric = max(self.best_metric, main)
+        self._save(is_best=is_best)
+        log.info("iteration %d: %s = %.4f (best %.4f)", self.iteration, self.run.main_metric_key, main,
+                 self.best_metric)
+        return metrics
+
+    def _check_collapse(self, logs: dict):
+        event = self.monitor.update(self.iteration, logs)
+        if event is None:
+            return
+        self.logger.log(self.iteration, {"collapse_alarm": 1.0, **event.as_dict()}, kind="event")
+        log.warning("COLLAPSE ALARM at iteration %d: %s", self.iteration, event.message)
+        if self.config.monitor.action == "stop":
+            raise TrainingDiverged(f"stopped by the collapse monitor: {event.message}")
+        if self.config.monitor.action == "rollback":
+            self._rollback()
+
+    def _rollback(self):
+        found = ckpt.find_resume_checkpoint(self.run_dir, healthy_only=True)
+        if found is None:
+            log.warning("no healthy checkpoint to roll back to; continuing")
+            return
+        path, payload = found
+        log.warning("rolling back to %s", path)
+        self._load_payload(payload)
+
+    def _payload(self) -> dict:
+        return {"method": self.run.method.state_dict(), "optimizer": self.run.optimizer.state_dict(),
+                "iteration": self.iteration, "best_metric": self.best_metric, "skipped_steps": self.skipped_steps,
+                "healthy": self.monitor.state == "ok", "monitor": self.monitor.state_dict(),
+                "config": to_dict(self.config), "rng": ckpt.rng_state()}
+
+    def _save(self, is_best: bool):
+        ckpt.save_training_checkpoint(self.run_dir, self._payload(), keep_last=self.config.train.keep_checkpoints,
+                                      is_best=is_best)
+
+    def _resume(self):
+        train = self.config.train
+        if train.resume:
+            payload = ckpt.load_checkpoint(train.resume)
+            source = train.resume
+        else:
+            found = ckpt.find_resume_checkpoint(self.run_dir) if train.auto_resume else None
+            if found is None:
+                return
+            source, payload = found
+        self._load_payload(payload)
+        log.info("resumed from %s at iteration %d", source, self.iteration)
+
+    def _load_payload(self, payload: dict):
+        self.run.method.load_state_dict(payload["method"])
+        self.run.optimizer.load_state_dict(payload["optimizer"])
+        self.iteration = int(payload["iteration"])
+        self.best_metric = float(payload["best_metric"])
+        self.skipped_steps = int(payload.get("skipped_steps", 0))
+        self.monitor.load_state_dict(payload.get("monitor", {}))
+        ckpt.set_rng_state(payload["rng"])
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _streams(self):
+        train, data = self.config.train, self.config.data
+        labelled = iter(make_stream_loader(self.run.data.labelled, train.batch_size, train.seed, "labelled",
+                                           start=self.iteration * train.batch_size, workers=data.workers))
+        if not self.run.method.uses_unlabelled:
+            return labelled, None
+        batch = train.unlabelled_batch_size or train.batch_size
+        unlabelled = iter(make_stream_loader(self.run.data.unlabelled, batch, train.seed, "unlabelled",
+                                             start=self.iteration * batch, workers=data.workers))
+        return labelled, unlabelled
+
+    def _lr(self) -> float:
+        return self.run.optimizer.param_groups[0]["lr"]
+
+    @staticmethod
+    def _images(labelled, unlabelled) -> int:
+        return len(labelled["image"]) + (len(unlabelled["image"]) if unlabelled is not None else 0)
+
+    def _finish(self) -> dict:
+        from semipose.engine.outputs import write_run_outputs
+        if self.last_val_iteration != self.iteration:
+            self._validate_and_checkpoint()
+        return write_run_outputs(self, self.last_metrics)
+
+
+class _Window:
+    """Running sums between two log lines."""
+
+    def __init__(self):
+        self.totals, self.steps, self.images, self.data_time, self.step_time = {}, 0, 0, 0.0, 0.0
+        self.started = time.perf_counter()
+
+    def add(self, logs: dict, step_time: float, images: int):
+        for name, value in logs.items():
+            self.totals[name] = self.totals.get(name, 0.0) + value
+        self.steps, self.images, self.step_time = self.steps + 1, self.images + images, self.step_time + step_time
+
+    def summary(self, lr: float) -> dict:
+        steps = max(self.steps, 1)
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        return {**{name: total / steps for name, total in self.totals.items()}, "lr": lr,
+                "data_time": self.data_time / steps, "step_time": self.step_time / steps,
+                "images_per_s": self.images / elapsed,
+                "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _to_device(batch: dict, device) -> dict:
+    return {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
+            for key, value in batch.items()}

@@ -1,0 +1,60 @@
+"""Run a network over top-down samples and turn heatmaps into keypoints in image coordinates."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+from semipose import codec, geometry
+from semipose.config import EvalConfig
+
+
+def heatmaps_to_image_points(heatmaps: torch.Tensor, image_to_input: torch.Tensor, input_wh, refine: str):
+    """Decode (N, K, h, w) heatmaps and map the peaks back through each crop: (N, K, 3) x, y, score."""
+    coords, scores = codec.decode(heatmaps.float(), refine=refine)
+    heatmap_wh = (heatmaps.shape[-1], heatmaps.shape[-2])
+    heatmap_to_input = torch.as_tensor(geometry.invert(geometry.resize_affine(input_wh, heatmap_wh)),
+                                       dtype=torch.float64)
+    input_to_image = torch.linalg.inv(geometry.batch_to_3x3(image_to_input.double()))[:, :2]
+    to_image = geometry.batch_compose(input_to_image, heatmap_to_input.expand(len(coords), 2, 3))
+    points = geometry.batch_apply_to_points(to_image, coords.double())
+    return torch.cat([points, scores.double()[..., None]], dim=-1).float()
+
+
+@torch.no_grad()
+def predict_heatmaps(network: Callable, images: torch.Tensor, flip_permutation, config: EvalConfig):
+    heatmaps = network(images)
+    if config.flip_test and flip_permutation is not None:
+        mirrored = network(images.flip(-1))
+        heatmaps = 0.5 * (heatmaps + codec.flip_back(mirrored, flip_permutation, shift=config.flip_shift))
+    return heatmaps
+
+
+def predict_people(network: Callable, batches: Iterable[dict], flip_permutation, config: EvalConfig,
+                   device="cpu") -> dict:
+    """All predictions over a loader of evaluation samples, as arrays keyed like the samples."""
+    keypoints, image_ids, ann_ids, box_scores, areas = [], [], [], [], []
+    for batch in batches:
+        images = batch["image"].to(device, non_blocking=True)
+        heatmaps = predict_heatmaps(network, images, flip_permutation, config)
+        input_wh = (images.shape[-1], images.shape[-2])
+        keypoints.append(heatmaps_to_image_points(heatmaps.cpu(), batch["image_to_input"], input_wh, config.refine))
+        image_ids.append(batch["image_id"])
+        ann_ids.append(batch["ann_id"])
+        box_scores.append(batch["box_score"])
+        areas.append(batch["area"])
+    cat = lambda parts: torch.cat(parts).numpy()  # noqa: E731
+    return {"keypoints": cat(keypoints), "image_id": cat(image_ids), "ann_id": cat(ann_ids),
+            "box_score": cat(box_scores), "area": cat(areas)}
+
+
+def to_coco_results(predictions: dict, category_id: int = 1) -> list[dict]:
+    """COCO results format; `score` is the box score, `box_score` kept for rescoring."""
+    results = []
+    for keypoints, image_id, box_score, area in zip(predictions["keypoints"], predictions["image_id"],
+                                                    predictions["box_score"], predictions["area"]):
+        results.append({"image_id": int(image_id), "category_id": category_id,
+                        "keypoints": np.round(keypoints.astype(np.float64), 3).reshape(-1).tolist(),
+                        "score": float(box_score), "box_score": float(box_score), "area": float(area)})
+    return results
