@@ -31,6 +31,12 @@ def denormalise_image(image: torch.Tensor) -> np.ndarray:
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
+def crop_person(image_rgb: np.ndarray, center, size, rotation: float, input_wh, flip: bool = False):
+    """The normalised input crop of one person region and its image->input affine."""
+    image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
+    return normalise_image(geometry.warp_image(image_rgb, image_to_input, input_wh)), image_to_input
+
+
 class TopDownDataset(Dataset):
     """Person records -> training or evaluation samples (see docs/architecture.md for the keys).
 
@@ -75,8 +81,7 @@ class TopDownDataset(Dataset):
             (rotation,), (scale,) = sample_jitter(self.config.easy, rng, 1)
             size = size * scale
             flip = self.config.flip and self.flip_permutation is not None and rng.random() < 0.5
-        image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
-        crop = geometry.warp_image(self._image(record), image_to_input, input_wh)
+        image, image_to_input = crop_person(self._image(record), center, size, rotation, input_wh, flip)
 
         crop_keypoints = geometry.apply_to_points(image_to_input, keypoints)
         if flip:
@@ -88,7 +93,7 @@ class TopDownDataset(Dataset):
                                                torch.from_numpy(visible).float(),
                                                self.config.heatmap_size[::-1], self.config.sigma)
         return {
-            "image": normalise_image(crop),
+            "image": image,
             "heatmaps": heatmaps,
             "target_weight": target_weight,
             "keypoints": torch.from_numpy(crop_keypoints).float(),

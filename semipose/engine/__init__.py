@@ -1,0 +1,1 @@
+"""Engine: the training loop, streams, checkpoints, logging, plots."""
