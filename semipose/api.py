@@ -23,24 +23,28 @@ def train(config: Config) -> dict:
     return Trainer(config).fit()
 
 
-def networks_from_checkpoint(path: str, config: Config, num_keypoints: int) -> dict[str, torch.nn.Module]:
+def keypoint_meta_dict(meta) -> dict:
+    """A KeypointMeta as plain types, stored in every checkpoint so prediction needs no dataset."""
+    return {"names": list(meta.names), "skeleton": [list(p) for p in meta.skeleton],
+            "flip_pairs": [list(p) for p in meta.flip_pairs],
+            "sigmas": None if meta.sigmas is None else list(meta.sigmas)}
+
+
+def keypoint_meta_from_dict(stored: dict):
+    from semipose.data.keypoints import KeypointMeta
+    return KeypointMeta(tuple(stored["names"]), tuple(tuple(p) for p in stored["skeleton"]),
+                        tuple(tuple(p) for p in stored["flip_pairs"]),
+                        None if stored["sigmas"] is None else tuple(stored["sigmas"]))
+
+
+def networks_from_payload(payload: dict, config: Config, num_keypoints: int) -> dict[str, torch.nn.Module]:
     """Networks of a semipose training checkpoint (one per trained network) or of a plain pose
     checkpoint (public SimpleBaseline/HRNet files), in eval mode."""
-    from semipose.engine.checkpoint import load_checkpoint
+    from semipose.engine.checkpoint import network_states
     from semipose.engine.setup import build_network
     from semipose.models.loading import load_weights
-    payload = load_checkpoint(path)
-    if "method" not in payload:
-        network = build_network(config.model, num_keypoints)
-        load_weights(network, payload, mode="strict")
-        return {"model": network.eval()}
-    states: dict[str, dict] = {}
-    for key, value in payload["method"].items():
-        if key.startswith("networks."):
-            name, _, rest = key[len("networks."):].partition(".")
-            states.setdefault(name, {})[rest] = value
     networks = {}
-    for index, (name, state) in enumerate(states.items()):
+    for index, (name, state) in enumerate(network_states(payload).items()):
         model_config = config.method.second_model if index == 1 and config.method.second_model else config.model
         network = build_network(model_config, num_keypoints)
         load_weights(network, state, mode="strict")
@@ -64,8 +68,9 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     from semipose.evaluation.inference import predict_people
     from semipose.evaluation.report import format_table, write_json
     from semipose.evaluation.scoring import score_predictions
+    from semipose.engine.checkpoint import load_checkpoint
     val, val_gt = build_validation(config.data)
-    networks = networks_from_checkpoint(checkpoint, config, val.meta.num_keypoints)
+    networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
     if len(networks) > 1:
         networks["mean"] = _Average(list(networks.values()))
     flip_permutation = list(val.meta.flip_permutation()) if val.meta.has_flip else None
@@ -80,3 +85,48 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     if print_table:
         print(format_table(metrics, title=f"evaluation of {checkpoint}"))
     return metrics
+
+
+class Predictor:
+    """A trained checkpoint as a callable: person boxes in an image -> keypoints (x, y, score)."""
+
+    def __init__(self, config: Config, checkpoint: str, device: str = "cpu"):
+        from semipose.data.keypoints import COCO17
+        from semipose.engine.checkpoint import load_checkpoint
+        payload = load_checkpoint(checkpoint)
+        self.meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
+        networks = networks_from_payload(payload, config, self.meta.num_keypoints)
+        self.network = _Average(list(networks.values())) if len(networks) > 1 else next(iter(networks.values()))
+        self.network.to(device)
+        self.config, self.device = config, device
+
+    def predict_records(self, records) -> dict:
+        """Predictions for PersonRecords (see semipose.data.coco_format), as evaluation returns them."""
+        from torch.utils.data import DataLoader
+        from semipose.data.topdown import TopDownDataset
+        from semipose.evaluation.inference import predict_people
+        dataset = TopDownDataset(records, self.meta, self.config.data, augment=False)
+        loader = DataLoader(dataset, batch_size=self.config.eval.batch_size, num_workers=0)
+        flip_permutation = list(self.meta.flip_permutation()) if self.meta.has_flip else None
+        return predict_people(self.network, loader, flip_permutation, self.config.eval, self.device)
+
+    def __call__(self, image_rgb, boxes_xywh=None):
+        """(M, K, 3) keypoints for the M boxes of an RGB uint8 image (whole image when no boxes)."""
+        import numpy as np
+        from semipose import geometry
+        from semipose.data.topdown import crop_person
+        from semipose.evaluation.inference import heatmaps_to_image_points, predict_heatmaps
+        height, width = image_rgb.shape[:2]
+        boxes = [(0, 0, width, height)] if boxes_xywh is None else boxes_xywh
+        input_wh = tuple(self.config.data.input_size)
+        aspect = input_wh[0] / input_wh[1]
+        crops, affines = [], []
+        for box in boxes:
+            center, size = geometry.box_to_center_size(box, aspect, self.config.data.padding)
+            crop, affine = crop_person(image_rgb, center, size, 0.0, input_wh)
+            crops.append(crop)
+            affines.append(torch.from_numpy(affine).float())
+        flip_permutation = list(self.meta.flip_permutation()) if self.meta.has_flip else None
+        heatmaps = predict_heatmaps(self.network, torch.stack(crops).to(self.device), flip_permutation,
+                                    self.config.eval).cpu()
+        return np.asarray(heatmaps_to_image_points(heatmaps, torch.stack(affines), input_wh, self.config.eval.refine))

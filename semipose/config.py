@@ -29,9 +29,9 @@ class KeypointSetConfig:
 
 @dataclass
 class DataConfig:
-    train: AnnotationSource = field(default_factory=lambda: AnnotationSource("data/synth/images",
+    train: AnnotationSource = field(default_factory=lambda: AnnotationSource("data/synth/images/train",
                                                                              "data/synth/annotations/train.json"))
-    val: AnnotationSource = field(default_factory=lambda: AnnotationSource("data/synth/images",
+    val: AnnotationSource = field(default_factory=lambda: AnnotationSource("data/synth/images/val",
                                                                            "data/synth/annotations/val.json"))
     unlabelled: Optional[AnnotationSource] = None   # default: the train set's people beyond num_labelled
     num_labelled: Optional[int] = None              # labelled people taken from train (None = all)

@@ -117,6 +117,11 @@ def batch_compose(second: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
     return (batch_to_3x3(second) @ batch_to_3x3(first))[:, :2]
 
 
+def batch_invert(affines: torch.Tensor) -> torch.Tensor:
+    """Inverse of each (N, 2, 3) affine (solved in float64)."""
+    return torch.linalg.inv(batch_to_3x3(affines.double()))[:, :2].to(affines.dtype)
+
+
 def batch_apply_to_points(affines: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """(N, 2, 3) affines on (N, K, 2) points."""
     return points @ affines[:, :, :2].transpose(1, 2) + affines[:, None, :, 2]
@@ -132,7 +137,7 @@ def warp_batch(images: torch.Tensor, affines: torch.Tensor, output_hw, mode: str
     out_h, out_w = int(output_hw[0]), int(output_hw[1])
     source = _normaliser(images.shape[-1], images.shape[-2], affines)
     target = _normaliser(out_w, out_h, affines)
-    destination_to_source = torch.linalg.inv(batch_to_3x3(affines.to(torch.float64))).to(affines.dtype)
+    destination_to_source = batch_to_3x3(batch_invert(affines))
     theta = (source @ destination_to_source @ torch.linalg.inv(target))[:, :2]
     grid = F.affine_grid(theta.to(images.dtype), [images.shape[0], images.shape[1], out_h, out_w],
                          align_corners=False)

@@ -12,6 +12,7 @@ from semipose.config import AnnotationSource, DataConfig
 from semipose.data.coco_format import (load_coco_json, load_person_records, records_from_detections,
                                        records_from_image_folder)
 from semipose.data.keypoints import KeypointMeta
+from semipose.data.splits import choose_labelled
 from semipose.data.topdown import TopDownDataset
 
 log = logging.getLogger(__name__)
@@ -27,19 +28,6 @@ class DataBundle:
     summary: dict                      # counts for the log
 
 
-def choose_labelled(num_usable: int, num_labelled: Optional[int], mode: str, seed: int) -> np.ndarray:
-    """Indices of the labelled people among the usable ones (json order): the paper's "first N",
-    or a seeded random choice kept in json order."""
-    if num_labelled is None:
-        return np.arange(num_usable)
-    if num_labelled > num_usable:
-        raise ValueError(f"data.num_labelled = {num_labelled} but the training set has only {num_usable} "
-                         f"usable people (non-crowd, at least one labelled keypoint)")
-    if mode == "first":
-        return np.arange(num_labelled)
-    return np.sort(np.random.default_rng(seed).choice(num_usable, num_labelled, replace=False))
-
-
 def _records(source: AnnotationSource, config: DataConfig, for_training: bool, meta=None):
     if source.detections:
         if not source.json:
@@ -47,7 +35,7 @@ def _records(source: AnnotationSource, config: DataConfig, for_training: bool, m
         coco = load_coco_json(source.json)
         records, report = records_from_detections(source.detections, coco, source.images,
                                                   score_thr=source.det_score_threshold,
-                                                  on_bad_sample=config.on_bad_sample)
+                                                  on_bad_sample=config.on_bad_sample, meta=meta)
         return records, meta, report
     if source.json:
         return load_person_records(source.json, source.images, meta=meta, on_bad_sample=config.on_bad_sample,
@@ -57,7 +45,8 @@ def _records(source: AnnotationSource, config: DataConfig, for_training: bool, m
 
 def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> DataBundle:
     train_records, meta, train_report = _records(config.train, config, for_training=True)
-    labelled_index = choose_labelled(len(train_records), config.num_labelled, config.split_mode, config.split_seed)
+    labelled_index = np.arange(len(train_records)) if config.num_labelled is None else choose_labelled(
+        len(train_records), config.num_labelled, config.split_mode, config.split_seed, config.train.json)
     labelled_records = [train_records[i] for i in labelled_index]
     summary = {"train_people": len(train_records), "labelled_people": len(labelled_records)}
     if train_report is not None:

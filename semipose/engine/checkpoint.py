@@ -267,3 +267,16 @@ def set_rng_state(state: dict) -> None:
     if "cuda" in state and torch.cuda.is_available():
         for device, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(cuda_state, device)
+
+
+def network_states(payload: dict) -> dict[str, dict]:
+    """Per-network weights: {name: state_dict} from a semipose training checkpoint (its method's
+    `networks.<name>.*`), or {"model": payload} for a plain pose checkpoint."""
+    if "method" not in payload:
+        return {"model": payload}
+    states: dict[str, dict] = {}
+    for key, value in payload["method"].items():
+        if key.startswith("networks."):
+            name, _, rest = key[len("networks."):].partition(".")
+            states.setdefault(name, {})[rest] = value
+    return states

@@ -8,6 +8,7 @@ from typing import Optional
 import torch
 
 from semipose.config import Config, ModelConfig
+from semipose.engine.checkpoint import load_checkpoint, network_states
 from semipose.data.build import DataBundle, build_datasets, labelled_joint_mask
 from semipose.methods import METHODS, build_method
 from semipose.methods.base import Method, MethodContext
@@ -38,7 +39,8 @@ def build_network(model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
 def load_frozen_network(path: str, model: Optional[ModelConfig], default: ModelConfig, num_keypoints: int):
     """A fixed teacher: a network from a pose checkpoint (ours or a public one), eval mode, no grad."""
     network = build_network(model or default, num_keypoints)
-    load_weights(network, path, mode="strict")
+    payload = load_checkpoint(path)
+    load_weights(network, next(iter(network_states(payload).values())), mode="strict")
     network.eval().requires_grad_(False)
     return network
 

@@ -2,6 +2,7 @@
 validation, checkpoints, the collapse monitor and logs. Read top to bottom: `fit` is the loop."""
 from __future__ import annotations
 
+import io
 import logging
 import math
 import resource
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import torch
 
+from semipose.api import keypoint_meta_dict
 from semipose.config import Config
 from semipose.configtools import to_dict
 from semipose.engine import checkpoint as ckpt
-from semipose.engine.run_log import ProgressBar, RunLogger
+from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
 from semipose.engine.schedule import Schedule
 from semipose.engine.seeding import seed_everything
 from semipose.engine.setup import build_run
@@ -48,7 +50,7 @@ class Trainer:
         train = self.config.train
         labelled_stream, unlabelled_stream = self._streams()
         progress = ProgressBar(total=self.schedule.total, desc="train", initial=self.iteration)
-        window = _Window()
+        window, started = _Window(), (time.perf_counter(), self.iteration)
         try:
             while self.iteration < self.schedule.total:
                 tick = time.perf_counter()
@@ -58,9 +60,9 @@ class Trainer:
                 logs = self._step(labelled, unlabelled)
                 window.add(logs, time.perf_counter() - tick, self._images(labelled, unlabelled))
                 self.iteration += 1
-                progress.update(1, loss=logs.get("loss"))
+                progress.update(1)
                 if self.iteration % train.log_every == 0 or self.iteration == self.schedule.total:
-                    self.logger.log(self.iteration, window.summary(self._lr()), kind="train")
+                    self._log_window(window, progress, started)
                     window = _Window()
                 if self.iteration % self.config.monitor.every == 0:
                     self._check_collapse(logs)
@@ -76,13 +78,24 @@ class Trainer:
             progress.close()
         return self._finish()
 
+    def _log_window(self, window: "_Window", progress: ProgressBar, started):
+        summary = window.summary(self._lr())
+        self.logger.log(self.iteration, summary, kind="train")
+        progress.set_postfix({"loss": f"{summary['loss']:.3g}"})
+        if not progress.enabled:  # a plain line for logs of non-interactive runs
+            eta = estimate_eta(self.iteration - started[1], self.schedule.total - started[1],
+                               time.perf_counter() - started[0])
+            log.info(print_line(self.iteration, self.schedule.total, {"loss": summary["loss"]},
+                                summary["images_per_s"], eta, stream=io.StringIO()).strip())
+
     def _step(self, labelled: dict, unlabelled) -> dict:
         self.run.method.train()
         output = self.run.method.training_step(labelled, unlabelled, self.iteration)
-        logs = {name: float(value) for name, value in output.logs.items()}
-        logs["loss"] = float(output.loss)
-        if not math.isfinite(logs["loss"]):
-            self._non_finite(logs)
+        # Log values stay on the device until a log line is written: one sync per step (the loss check).
+        logs = {name: value.detach() if torch.is_tensor(value) else value for name, value in output.logs.items()}
+        logs["loss"] = output.loss.detach()
+        if not bool(torch.isfinite(logs["loss"])):
+            self._non_finite({name: float(value) for name, value in logs.items()})
             return logs
         self.run.optimizer.zero_grad(set_to_none=True)
         output.loss.backward()
@@ -139,7 +152,8 @@ class Trainer:
         return {"method": self.run.method.state_dict(), "optimizer": self.run.optimizer.state_dict(),
                 "iteration": self.iteration, "best_metric": self.best_metric, "skipped_steps": self.skipped_steps,
                 "healthy": self.monitor.state == "ok", "monitor": self.monitor.state_dict(),
-                "config": to_dict(self.config), "rng": ckpt.rng_state()}
+                "config": to_dict(self.config), "rng": ckpt.rng_state(),
+                "keypoints": keypoint_meta_dict(self.run.data.meta)}
 
     def _save(self, is_best: bool):
         ckpt.save_training_checkpoint(self.run_dir, self._payload(), keep_last=self.config.train.keep_checkpoints,
@@ -208,7 +222,7 @@ class _Window:
     def summary(self, lr: float) -> dict:
         steps = max(self.steps, 1)
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        return {**{name: total / steps for name, total in self.totals.items()}, "lr": lr,
+        return {**{name: float(total) / steps for name, total in self.totals.items()}, "lr": lr,
                 "data_time": self.data_time / steps, "step_time": self.step_time / steps,
                 "images_per_s": self.images / elapsed,
                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

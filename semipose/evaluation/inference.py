@@ -16,7 +16,7 @@ def heatmaps_to_image_points(heatmaps: torch.Tensor, image_to_input: torch.Tenso
     heatmap_wh = (heatmaps.shape[-1], heatmaps.shape[-2])
     heatmap_to_input = torch.as_tensor(geometry.invert(geometry.resize_affine(input_wh, heatmap_wh)),
                                        dtype=torch.float64)
-    input_to_image = torch.linalg.inv(geometry.batch_to_3x3(image_to_input.double()))[:, :2]
+    input_to_image = geometry.batch_invert(image_to_input.double())
     to_image = geometry.batch_compose(input_to_image, heatmap_to_input.expand(len(coords), 2, 3))
     points = geometry.batch_apply_to_points(to_image, coords.double())
     return torch.cat([points, scores.double()[..., None]], dim=-1).float()

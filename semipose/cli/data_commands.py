@@ -1,0 +1,74 @@
+"""`semipose synth`, `semipose convert`, `semipose split`: making and preparing datasets."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from semipose.cli.command import Command
+
+
+def _add_synth_arguments(parser):
+    parser.add_argument("out_dir", help="output folder (images/ and annotations/{train,val}.json)")
+    parser.add_argument("--people", type=int, default=5000, help="training people to generate (default 5000)")
+    parser.add_argument("--val-people", type=int, default=None, help="validation people (default: people / 10)")
+    parser.add_argument("--seed", type=int, default=0, help="same seed -> identical files")
+    parser.add_argument("--unlabelled-only", action="store_true",
+                        help="images + a detection file with jittered boxes, no keypoints")
+
+
+def _run_synth(args):
+    from semipose.data.synth import generate_dataset
+    summary = generate_dataset(args.out_dir, args.people, args.seed, val_people=args.val_people,
+                               unlabelled_only=args.unlabelled_only)
+    print(json.dumps(summary, indent=1, default=str))
+
+
+def _add_convert_arguments(parser):
+    parser.add_argument("format", choices=["lsp", "mpii", "aic", "coco"], help="source format")
+    parser.add_argument("source", help="joints.mat (lsp), list json (mpii), json (aic, coco)")
+    parser.add_argument("images", help="the image folder the annotations refer to")
+    parser.add_argument("out", help="COCO keypoint json to write")
+    parser.add_argument("--lsp-extended", action="store_true",
+                        help="LSP-extended flag convention (1 = visible) instead of the original release's")
+
+
+def _run_convert(args):
+    from semipose.data.converters import CONVERTERS
+    options = {"flag_visible_is_zero": not args.lsp_extended} if args.format == "lsp" else {}
+    coco = CONVERTERS[args.format](args.source, args.images, **options)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(coco))
+    print(f"wrote {out}: {len(coco['images'])} images, {len(coco['annotations'])} people")
+
+
+def _add_split_arguments(parser):
+    parser.add_argument("json", help="the annotated COCO keypoint json to split")
+    parser.add_argument("out_dir", help="writes labelled.json, unlabelled.json, manifest.json here")
+    parser.add_argument("--labelled", type=int, required=True, help="number of labelled people N")
+    parser.add_argument("--mode", choices=["first", "random"], default="first",
+                        help="first: the first N people in json order (the paper's protocol); random: seeded")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exclude-labelled", action="store_true",
+                        help="unlabelled set without the labelled people (the paper's code keeps them)")
+
+
+def _run_split(args):
+    from semipose.data.splits import write_split
+    manifest = write_split(args.out_dir, args.json, args.labelled, args.mode, args.seed,
+                           unlabelled_includes_labelled=not args.exclude_labelled)
+    print(json.dumps({k: v for k, v in manifest.items() if k != "labelled_ann_ids"}, indent=1))
+
+
+SYNTH = Command("synth", "generate synthetic people (COCO-17 json + images)",
+                "examples:\n  semipose synth data/synth --people 5000 --seed 0\n"
+                "  semipose synth data/synth_unlabelled --people 20000 --seed 1 --unlabelled-only",
+                _add_synth_arguments, _run_synth)
+CONVERT = Command("convert", "convert LSP / MPII / AI Challenger annotations to COCO json",
+                  "examples:\n  semipose convert lsp lsp/joints.mat lsp/images data/lsp.json\n"
+                  "  semipose convert mpii mpii/train.json mpii/images data/mpii_train.json",
+                  _add_convert_arguments, _run_convert)
+SPLIT = Command("split", "split an annotated set into labelled and unlabelled people",
+                "examples:\n  semipose split annotations/person_keypoints_train2017.json splits/1k --labelled 1000\n"
+                "  semipose split data/lsp.json splits/lsp10 --labelled 100 --mode random --seed 3",
+                _add_split_arguments, _run_split)
