@@ -290,6 +290,9 @@ def load_config(cls: type, yaml_path: str | Path | None, overrides: list[str] | 
     except ConfigError as err:
         source = "command-line override" if _has_key(override_data, err.key) else str(yaml_path or "config")
         raise ConfigError(f"{source}: {err}", key=err.key) from None
+    except ValueError as err:  # a validate() rule (e.g. a negative learning rate); it names the key
+        source = str(yaml_path or "config") + (" + command-line overrides" if override_data else "")
+        raise ConfigError(f"{source}: {err}") from None
 
 
 def _has_key(data: Mapping, dotted: str | None) -> bool:

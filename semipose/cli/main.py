@@ -5,10 +5,11 @@ import argparse
 import logging
 import sys
 
-from semipose.cli import data_commands, models_command, predict_command, train_commands
+from semipose.cli import data_commands, experiment_commands, models_command, predict_command, train_commands
 
 SUBCOMMANDS = [data_commands.SYNTH, data_commands.CONVERT, data_commands.SPLIT, train_commands.TRAIN,
-               train_commands.EVAL, predict_command.PREDICT, models_command.MODELS]
+               train_commands.EVAL, predict_command.PREDICT, models_command.MODELS,
+               experiment_commands.COMPARE, experiment_commands.LADDER]
 
 
 def build_parser() -> argparse.ArgumentParser:

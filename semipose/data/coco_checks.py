@@ -12,7 +12,8 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from semipose.data.errors import AnnotationError
+from semipose.data.errors import AnnotationError, ImageReadError
+from semipose.data.images import image_size
 
 PathLike = Union[str, Path]
 Box = tuple[float, float, float, float]
@@ -76,9 +77,11 @@ class ImageEntry:
     wh: tuple[int, int]
 
 
-def parse_image_entry(entry: dict, image_root: Path, source: str,
-                      allow_outside_root: bool) -> ImageEntry:
-    """Checks id, file_name (must stay inside image_root unless allowed), width and height."""
+def parse_image_entry(entry: dict, image_root: Path, source: str, allow_outside_root: bool,
+                      check_file: bool = False) -> ImageEntry:
+    """Checks id, file_name (must stay inside image_root unless allowed), width and height;
+    with check_file, also that the file's header reads and gives that width and height (after
+    EXIF orientation), so a missing or broken image stops a run before training, not during it."""
     image_id = entry.get("id")
 
     def fail(field_name: str, problem: str, expected: str, reason: str = "bad_image_entry"):
@@ -100,7 +103,17 @@ def parse_image_entry(entry: dict, image_root: Path, source: str,
         if not (is_number(value) and 0 < value < 2**31 and float(value).is_integer()):
             fail(key, f"got {short_repr(value)}", "a positive integer")
         size.append(int(value))
-    return ImageEntry(image_id, image_root / file_name, (size[0], size[1]))
+    path = image_root / file_name
+    if check_file:
+        try:
+            actual = image_size(path)
+        except ImageReadError as error:
+            fail("file_name", f"cannot read image {error.file}: {error.reason}",
+                 "a readable image file", reason="unreadable_image")
+        if actual != tuple(size):
+            fail("width", f"{size[0]}x{size[1]} but {path} is {actual[0]}x{actual[1]}",
+                 "the file's width x height after EXIF orientation", reason="image_size_mismatch")
+    return ImageEntry(image_id, path, (size[0], size[1]))
 
 
 def annotation_reference_problem(ann: dict, images: dict, seen_ids: set,

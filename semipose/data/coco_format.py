@@ -76,17 +76,18 @@ def load_coco_json(path: PathLike) -> dict:
 def load_person_records(json_path: PathLike, image_root: PathLike,
                         meta: Optional[KeypointMeta] = None, on_bad_sample: str = "error",
                         for_training: bool = True, allow_outside_root: bool = False,
-                        allow_missing_meta: bool = False):
+                        allow_missing_meta: bool = False, check_images: bool = False):
     """Read a COCO keypoint json -> (records, meta, report); see records_from_coco_dict."""
     coco = load_coco_json(json_path)
     return records_from_coco_dict(coco, image_root, str(json_path), meta, on_bad_sample,
-                                  for_training, allow_outside_root, allow_missing_meta)
+                                  for_training, allow_outside_root, allow_missing_meta,
+                                  check_images)
 
 
 def records_from_coco_dict(coco: Any, image_root: PathLike, source: str = "<coco dict>",
                            meta: Optional[KeypointMeta] = None, on_bad_sample: str = "error",
                            for_training: bool = True, allow_outside_root: bool = False,
-                           allow_missing_meta: bool = False):
+                           allow_missing_meta: bool = False, check_images: bool = False):
     """Validated PersonRecords in json order -> (records, meta, report).
 
     on_bad_sample="error" raises AnnotationError at the first bad entry; "skip" drops it and
@@ -94,6 +95,9 @@ def records_from_coco_dict(coco: Any, image_root: PathLike, source: str = "<coco
     labelled keypoint are dropped too (counted, not errors); for evaluation every non-crowd box
     is kept. Image file names may not leave image_root (absolute or '..') unless allowed.
     meta=None reads the keypoint category (allow_missing_meta: see meta_from_category).
+    check_images reads every image's header (missing, broken, other size: see
+    parse_image_entry). The report's summary line is logged (a warning if bad entries were
+    skipped), so nothing is dropped silently.
     """
     _check_policy(on_bad_sample)
     validate_coco_dict(coco, source)
@@ -101,7 +105,7 @@ def records_from_coco_dict(coco: Any, image_root: PathLike, source: str = "<coco
     meta = _resolve_meta(meta, category, source, allow_missing_meta)
     report = LoadReport(source)
     images = _parse_images(coco["images"], Path(image_root), source, on_bad_sample,
-                           allow_outside_root, report)
+                           allow_outside_root, report, check_images)
     by_image = _group_annotations(coco["annotations"], images, category["id"], source,
                                   on_bad_sample, report)
     records = []
@@ -116,6 +120,7 @@ def records_from_coco_dict(coco: Any, image_root: PathLike, source: str = "<coco
             elif record is not None:
                 records.append(record)
     report.kept = len(records)
+    _log_report(report)
     return records, meta, report
 
 
@@ -131,7 +136,7 @@ def _resolve_meta(meta: Optional[KeypointMeta], category: dict, source: str,
 
 
 def _parse_images(entries: list, image_root: Path, source: str, policy: str,
-                  allow_outside_root: bool, report: LoadReport) -> dict:
+                  allow_outside_root: bool, report: LoadReport, check_files: bool) -> dict:
     """image id -> ImageEntry, in json order; None marks an image skipped under the skip policy."""
     images: dict = {}
     for entry in entries:
@@ -142,7 +147,7 @@ def _parse_images(entries: list, image_root: Path, source: str, policy: str,
                 reason="duplicate_image_id"))
             continue
         image = _guarded(policy, report, parse_image_entry, entry, image_root, source,
-                         allow_outside_root)
+                         allow_outside_root, check_files)
         if is_int(image_id):
             images[image_id] = image
     return images
@@ -216,6 +221,18 @@ def _reject(policy: str, report: LoadReport, error: AnnotationError) -> None:
     report.skip(error.reason, str(error))
 
 
+# Skips that every COCO file has (crowd regions, unlabelled people): not worth a warning.
+EXPECTED_SKIPS = {"crowd", "no_keypoints", "other_category", "low_score"}
+
+
+def _log_report(report: LoadReport) -> None:
+    if set(report.skipped) - EXPECTED_SKIPS:
+        first = f" (first: {report.messages[0]})" if report.messages else ""
+        log.warning("%s%s", report.summary(), first)
+    else:
+        log.info("%s", report.summary())
+
+
 def _check_policy(on_bad_sample: str) -> None:
     if on_bad_sample not in ("error", "skip"):
         raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
@@ -223,13 +240,15 @@ def _check_policy(on_bad_sample: str) -> None:
 
 def records_from_detections(det_json_path: PathLike, coco_dict: Any, image_root: PathLike,
                             score_thr: float = 0.0, on_bad_sample: str = "error",
-                            meta: Optional[KeypointMeta] = None, allow_outside_root: bool = False):
+                            meta: Optional[KeypointMeta] = None, allow_outside_root: bool = False,
+                            check_images: bool = False):
     """Person boxes from a COCO results file ([{image_id, category_id, bbox, score}, ...]),
     for the images of `coco_dict` -> (records, report); records keep the file's order and
     have ann_id -1 and all-zero keypoints (K from `meta`, else from coco_dict's category).
 
     Boxes scoring below score_thr are dropped ("low_score"); an image id missing from
     coco_dict is an error ("missing_image_entry") or, under "skip", a counted skip.
+    allow_outside_root and check_images act on coco_dict's images as in records_from_coco_dict.
     """
     _check_policy(on_bad_sample)
     source = str(det_json_path)
@@ -243,7 +262,7 @@ def records_from_detections(det_json_path: PathLike, coco_dict: Any, image_root:
     meta = _resolve_meta(meta, category, "<ground-truth dict>", allow_missing=True)
     report = LoadReport(source)
     images = _parse_images(coco_dict["images"], Path(image_root), "<ground-truth dict>",
-                           on_bad_sample, allow_outside_root, report)
+                           on_bad_sample, allow_outside_root, report, check_images)
     records = []
     for index, detection in enumerate(detections):
         record = _guarded(on_bad_sample, report, _parse_detection, detection, index, images,
@@ -255,6 +274,7 @@ def records_from_detections(det_json_path: PathLike, coco_dict: Any, image_root:
         elif record is not None:
             records.append(record)
     report.kept = len(records)
+    _log_report(report)
     return records, report
 
 

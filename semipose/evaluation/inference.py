@@ -1,7 +1,7 @@
 """Run a network over top-down samples and turn heatmaps into keypoints in image coordinates."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 import torch
@@ -32,14 +32,20 @@ def predict_heatmaps(network: Callable, images: torch.Tensor, flip_permutation, 
 
 
 def predict_people(network: Callable, batches: Iterable[dict], flip_permutation, config: EvalConfig,
-                   device="cpu") -> dict:
-    """All predictions over a loader of evaluation samples, as arrays keyed like the samples."""
+                   device="cpu", perturb: Optional[Callable] = None) -> dict:
+    """All predictions over a loader of evaluation samples, as arrays keyed like the samples.
+
+    `perturb(images, image_to_input) -> (images, image_to_input)` alters each batch of crops
+    first (the test-time perturbations of `semipose ladder`).
+    """
     keypoints, image_ids, ann_ids, box_scores, areas = [], [], [], [], []
     for batch in batches:
-        images = batch["image"].to(device, non_blocking=True)
+        images, image_to_input = batch["image"].to(device, non_blocking=True), batch["image_to_input"]
+        if perturb is not None:
+            images, image_to_input = perturb(images, image_to_input.to(device))
         heatmaps = predict_heatmaps(network, images, flip_permutation, config)
         input_wh = (images.shape[-1], images.shape[-2])
-        keypoints.append(heatmaps_to_image_points(heatmaps.cpu(), batch["image_to_input"], input_wh, config.refine))
+        keypoints.append(heatmaps_to_image_points(heatmaps.cpu(), image_to_input.cpu(), input_wh, config.refine))
         image_ids.append(batch["image_id"])
         ann_ids.append(batch["ann_id"])
         box_scores.append(batch["box_score"])

@@ -31,9 +31,9 @@ records which person part or object is frontmost: v=2 when one of the joint's ow
 frontmost within a pixel or two (and, for face marks, the mark faces the camera), v=1 when
 hidden (by another person, an object or the body itself, e.g. the far ear in profile),
 v=0 with x=y=0 outside the picture. `bbox` is the tight box of all the person's drawn
-pixels (occluded ones included, so it holds every labelled joint), clipped to the image,
-with pixel centres at integer coordinates (a pixel spans +-0.5). `area` is the number of
-the person's pixels left VISIBLE (like COCO's segment area; it sets the OKS scale).
+pixels inside the picture (occluded ones included, so it holds every labelled joint), as
+pycocotools.mask.toBbox gives for a mask: x = first column, w = number of columns. `area`
+is the number of the person's pixels left VISIBLE (like COCO's segment area; OKS scale).
 People whose drawing is off the picture or tiny (< 6 px box side, < 30 visible pixels, or
 no keypoint in the picture) are dropped. Image and annotation ids start at 1 per file.
 The category carries `flip_pairs` (0-based) and `sigmas` besides COCO's fields.

@@ -135,7 +135,8 @@ def draw_clutter(rng: np.random.Generator, image: np.ndarray, count: int) -> Non
                                  float(rng.uniform(0, 180))))
             cv2.fillConvexPoly(image, _fixed(box), colour, cv2.LINE_AA, SHIFT)
         elif kind == 1:
-            axes = (int(size * (1 << SHIFT) / 2), int(size * rng.uniform(0.2, 1.0) * (1 << SHIFT) / 2))
+            half_axes = np.array([size, size * rng.uniform(0.2, 1.0)]) * (1 << SHIFT) / 2
+            axes = (int(half_axes[0]), int(half_axes[1]))
             cv2.ellipse(image, tuple(int(v) for v in _fixed(centre)), axes,
                         float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA, SHIFT)
         elif kind == 2:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from semipose.data.synth.skeleton import (ANGLE_LIMITS, BASE_SHAPE, LENGTH_KEYS, WIDTH_KEYS,
-                                          BodyPose, View)
+from semipose.data.synth.skeleton import (ANGLE_LIMITS, BASE_SHAPE, LENGTH_KEYS, LIMB_ANGLES,
+                                          WIDTH_KEYS, BodyPose, View)
 
 POSE_KINDS = ("standing", "walking", "running", "arms_raised", "sitting", "crouching",
               "lying", "random")
@@ -83,9 +83,7 @@ def _limbs_for(kind: str, rng: np.random.Generator) -> tuple[dict, float]:
         return _limbs(rng, arm, leg), rng.normal(35, 10)
     if kind == "random":
         limbs = {f"{side}_{name}": rng.uniform(*ANGLE_LIMITS[name])
-                 for side in ("left", "right")
-                 for name in ("shoulder_flex", "shoulder_abd", "arm_twist", "elbow",
-                              "hip_flex", "hip_abd", "knee", "ankle")}
+                 for side in ("left", "right") for name in LIMB_ANGLES}
         return limbs, rng.uniform(-15, 45)
     # standing and lying share the relaxed stance.
     arm = {"shoulder_flex": (5, 15), "shoulder_abd": (12, 10), "elbow": (15, 15),

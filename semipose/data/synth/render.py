@@ -43,9 +43,10 @@ _LIMBS = (("upper_arm", "shoulder", "elbow", "upper_arm_radius", ("upper_arm_rad
           ("thigh", "hip", "knee", "thigh_radius", ("shank_radius", 1.05)),
           ("shank", "knee", "ankle", "shank_radius", ("shank_radius", 0.65)),
           ("foot", "ankle", "toe", "foot_radius", ("foot_radius", 0.85)))
-# Painter's order ties: limbs in front of the torso at equal depth, distal over proximal.
-_DEPTH_BIAS = {"torso_lower": -0.004, "torso_upper": 0.0, "neck": -0.02, "head": 0.02,
-               "upper_arm": 0.010, "forearm": 0.011, "hand": 0.012,
+# Painter's order ties: limbs in front of the torso at equal depth, distal over proximal,
+# hanging arms in front of the thighs' sides.
+_DEPTH_BIAS = {"torso_lower": -0.004, "torso_upper": 0.0, "neck": -0.02, "head": 0.025,
+               "upper_arm": 0.020, "forearm": 0.021, "hand": 0.022,
                "thigh": 0.008, "shank": 0.009, "foot": 0.010}
 
 
@@ -114,7 +115,7 @@ def _ring(centre, frame, half_width, half_depth) -> np.ndarray:
     return centre + (_RING_UNIT * [half_width, 0.0, half_depth]) @ frame.T
 
 
-def _torso_parts(skeleton, shape: dict, spec: PersonSpec):
+def _torso_parts(skeleton, shape: dict):
     """(part, camera-frame outline points) of the shirt and trouser halves of the torso."""
     joints, chest, waist = skeleton.joints, skeleton.chest_frame, skeleton.waist_frame
     pelvis_frame = skeleton.pelvis_frame
@@ -151,11 +152,11 @@ def _part_colour(part: str, look: Appearance) -> tuple:
 
 
 def _draw_list(skeleton, points, spec: PersonSpec):
-    """Every part as (depth, part name, drawing closure arguments), unsorted."""
+    """Every part as (depth, part name, what to draw), unsorted; and the torso's depth."""
     joints, shape, scale = skeleton.joints, spec.shape, spec.height_px
     torso_depth = float(joints[JOINT_INDEX["neck"], 2] + joints[JOINT_INDEX["pelvis"], 2]) / 2
     items = []
-    for part, outline in _torso_parts(skeleton, shape, spec):
+    for part, outline in _torso_parts(skeleton, shape):
         outline_2d = to_image(outline, scale, spec.pelvis_xy)
         items.append((float(outline[:, 2].mean()) + _DEPTH_BIAS[part], part, ("poly", outline_2d)))
     neck, head = JOINT_INDEX["neck"], JOINT_INDEX["head"]

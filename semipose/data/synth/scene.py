@@ -30,7 +30,7 @@ class Occluder:
 @dataclass
 class PersonLabel:
     keypoints: np.ndarray   # (17, 3): x, y, v with v = 0 (outside, x = y = 0), 1 hidden, 2 seen
-    bbox: tuple             # x, y, w, h of the whole drawn body, clipped to the image
+    bbox: tuple             # x, y, w, h of the whole drawn body inside the image
     area: int               # pixels of the body left visible (like COCO's segment area)
 
     @property
@@ -70,11 +70,9 @@ def keypoint_labels(ids: np.ndarray, person: RenderedPerson, tolerance: int) -> 
     return labels
 
 
-def _clipped_box(box, width: int, height: int) -> tuple:
-    """Inclusive pixel bounds -> xywh with pixel centres at integers, inside [0, W] x [0, H]."""
-    x0, y0 = max(box[0] - 0.5, 0.0), max(box[1] - 0.5, 0.0)
-    x1, y1 = min(box[2] + 0.5, float(width)), min(box[3] + 0.5, float(height))
-    return (x0, y0, x1 - x0, y1 - y0)
+def _box_xywh(box) -> tuple:
+    """Inclusive pixel bounds -> COCO xywh, as pycocotools.mask.toBbox gives for a mask."""
+    return (float(box[0]), float(box[1]), float(box[2] - box[0] + 1), float(box[3] - box[1] + 1))
 
 
 def label_people(ids: np.ndarray, specs: list, rendered: list) -> list:
@@ -89,7 +87,7 @@ def label_people(ids: np.ndarray, specs: list, rendered: list) -> list:
             continue
         tolerance = max(1, int(round(0.008 * spec.height_px)))
         label = PersonLabel(keypoint_labels(ids, person, tolerance),
-                            _clipped_box(person.bbox, width, height), area)
+                            _box_xywh(person.bbox), area)
         too_thin = min(label.bbox[2], label.bbox[3]) < MIN_BOX_SIDE
         labels.append(None if too_thin or label.num_keypoints == 0 else label)
     return labels

@@ -49,6 +49,8 @@ ANGLE_LIMITS = {
     "elbow": (0, 150), "hip_flex": (-30, 135), "hip_abd": (-20, 70), "knee": (0, 155),
     "ankle": (-30, 50),
 }
+LIMB_ANGLES = ("shoulder_flex", "shoulder_abd", "arm_twist", "elbow", "hip_flex", "hip_abd",
+               "knee", "ankle")
 
 
 @dataclass
@@ -67,6 +69,13 @@ class BodyPose:
     head_pitch: float = 0.0
     head_roll: float = 0.0
     limbs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        known = {f"{side}_{name}" for side in ("left", "right") for name in LIMB_ANGLES}
+        unknown = sorted(set(self.limbs) - known)
+        if unknown:
+            raise ValueError(f"BodyPose: unknown limb angle(s) {unknown}; expected names "
+                             f"like 'left_elbow' from {LIMB_ANGLES}")
 
     def limb(self, side: str, name: str) -> float:
         return float(self.limbs.get(f"{side}_{name}", 0.0))

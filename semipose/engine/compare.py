@@ -1,0 +1,88 @@
+"""Several runs on one dataset and split, one table: the paper's Table 1 as a command."""
+from __future__ import annotations
+
+import csv
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from semipose.engine.plots import plot_curves
+from semipose.engine.run_log import read_log
+from semipose.evaluation.report import write_json
+
+RESPONSE_KEYS = ("response_labelled", "response_unlabelled_student")
+
+
+@dataclass
+class Variant:
+    label: str
+    overrides: list[str]
+
+
+def parse_variant(text: str) -> Variant:
+    """"dual" -> method.name=dual; "dual_jc:method.name=dual,method.hard.joint_cutout.num_joints=5"."""
+    label, _, rest = text.partition(":")
+    if not label or any(c in label for c in "/ ="):
+        raise ValueError(f"bad run {text!r}: expected LABEL or LABEL:key=value,key=value")
+    overrides = [item for item in rest.split(",") if item] if rest else [f"method.name={label}"]
+    return Variant(label, overrides)
+
+
+def train_command(config_path: str, overrides: list[str]) -> str:
+    return shlex.join(["semipose", "train", config_path, *overrides])
+
+
+def run_comparison(config_path: str, base_overrides: list[str], variants: list[Variant], out_dir: Path,
+                   print_only: bool = False) -> list[dict]:
+    from semipose import api
+    rows = []
+    for variant in variants:
+        overrides = [*base_overrides, *variant.overrides, f"train.run_dir={out_dir / variant.label}"]
+        if print_only:
+            print(train_command(config_path, overrides))
+            continue
+        summary = api.train(api.load_config(config_path, overrides))
+        rows.append({"run": variant.label, **{k: v for k, v in summary["final"].items() if "/" in k
+                                               and k.count("/") == 1},
+                     "collapse": summary["collapse_state"], "command": train_command(config_path, overrides)})
+    if rows:
+        write_comparison(rows, out_dir, [v.label for v in variants])
+    return rows
+
+
+def write_comparison(rows: list[dict], out_dir: Path, labels: list[str]):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    columns = [c for c in dict.fromkeys(k for row in rows for k in row) if c != "command"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+    commands = ["", "Commands:", ""] + [f"- {row['run']}: `{row['command']}`" for row in rows]
+    (out_dir / "comparison.md").write_text("\n".join(lines + commands) + "\n")
+    with open(out_dir / "comparison.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns + ["command"])
+        writer.writeheader()
+        writer.writerows(rows)
+    write_json(out_dir / "comparison.json", rows)
+    plot_response_overlay(out_dir, labels)
+
+
+def plot_response_overlay(out_dir: Path, labels: list[str]):
+    """Labelled vs unlabelled heatmap response of every run in one figure (Fig. 3 / 7)."""
+    series = {}
+    for label in labels:
+        log_path = out_dir / label / "log.jsonl"
+        if not log_path.exists():
+            continue
+        rows = read_log(log_path, kind="train")
+        for key in RESPONSE_KEYS:
+            points = [(row["step"], row[key]) for row in rows if row.get(key) is not None]
+            if points:
+                steps, values = zip(*points)
+                series[f"{label}: {key.replace('response_', '')}"] = (list(steps), list(values))
+    if series:
+        plot_curves(series, out_dir / "response_curves.png", title="average max heatmap response",
+                    ylabel="response")
+
+
+def _cell(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
