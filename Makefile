@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 # The main job on the built-in synthetic people: generate, train, evaluate, table + PNGs.
 demo: venv
-	$(PY) -m semipose.cli.demo --out runs/demo
+	$(PY) -m semipose demo --out runs/demo
 
 # The default test suite (well under 10 minutes on 2 cores).
 test: venv

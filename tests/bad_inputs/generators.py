@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+import scipy.io
 import torch
 from PIL import Image
 
@@ -289,15 +290,32 @@ def with_file(name: str, write: Callable[[Path], None]) -> Callable:
     return dataset
 
 
-def converter_input(name: str, content) -> Callable:
-    """A dataset writer for `semipose convert`: {tmp}/name holding content (json or bytes)."""
+def as_json(content) -> Callable:
+    return lambda path: write_json(path, content)
+
+
+
+def dataset_writer(mutate: Optional[Callable] = None, text: Optional[str] = None) -> Callable:
+    """A dataset writer for command_line: the two-image set with a mutated (or replaced) json."""
     def dataset(tmp: Path) -> Path:
-        train_json = write_dataset(tmp)
-        path = tmp / name
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            write_json(path, content)
+        train_json = write_dataset(tmp, mutate=mutate)
+        if text is not None:
+            train_json.write_text(text)
         return train_json
     return dataset
 
+
+def mat_file(joints: np.ndarray) -> Callable:
+    return lambda path: scipy.io.savemat(str(path), {"joints": joints})
+
+
+def mpii_entry(**changes) -> dict:
+    entry = {"image": "im1.png", "joints": [[10 + j, 8 + 2 * j] for j in range(16)],
+             "joints_vis": [1] * 16, "center": [20.0, 24.0], "scale": 0.2}
+    return {**entry, **changes}
+
+
+def aic_entry(visibility: int = 1) -> dict:
+    keypoints = [value for j in range(14) for value in (10 + j, 8 + 2 * j, visibility)]
+    return {"image_id": "im1", "keypoint_annotations": {"human1": keypoints},
+            "human_annotations": {"human1": [4, 4, 30, 44]}}
