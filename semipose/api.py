@@ -17,10 +17,14 @@ def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Co
 
 def train(config: Config) -> dict:
     """Train; returns the run summary (also written to RUN_DIR/metrics.json)."""
-    from semipose.engine.trainer import Trainer
+    from semipose.engine import distributed
     from semipose.engine.run_files import save_resolved_config
-    save_resolved_config(config)
-    return Trainer(config).fit()
+    from semipose.engine.trainer import Trainer
+    # Under torchrun this process joins the others here (and leaves at the end); alone it runs as is.
+    with distributed.process_group(config.train.dist_timeout_s, torch.device(config.train.device).type):
+        if distributed.is_main():
+            save_resolved_config(config)
+        return Trainer(config).fit()
 
 
 def keypoint_meta_dict(meta) -> dict:
@@ -69,8 +73,12 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     from semipose.evaluation.report import format_table, write_json
     from semipose.evaluation.scoring import score_predictions
     from semipose.engine.checkpoint import load_checkpoint
+    from semipose.models.loading import CheckpointError as WeightsCheckpointError
     val, val_gt = build_validation(config.data)
-    networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
+    try:
+        networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
+    except WeightsCheckpointError as error:  # name the file the user gave, not "<state dict>"
+        raise type(error)(f"{checkpoint}: {error}") from None
     if len(networks) > 1:
         networks["mean"] = _Average(list(networks.values()))
     flip_permutation = list(val.meta.flip_permutation()) if val.meta.has_flip else None

@@ -47,6 +47,7 @@ class DataConfig:
     flip: bool = True
     half_body_prob: float = 0.0
     on_bad_sample: Literal["error", "skip"] = "error"
+    check_images: bool = True                       # read every image header before training starts
     workers: int = 2
     cache_images: bool = False                      # keep decoded images in memory (small sets)
 
@@ -137,8 +138,16 @@ class TrainConfig:
     resume: Optional[str] = None
     nan_policy: Literal["stop", "skip"] = "stop"
     max_skipped_steps: int = 10
+    # Scale and speed (docs/distributed.md). batch_size above is PER PROCESS under torchrun.
+    amp: Literal["none", "bf16", "fp16"] = "none"   # autocast of the network forwards; fp16 adds a GradScaler
+    channels_last: bool = False              # NHWC networks and images (faster convolutions on recent GPUs)
+    compile: bool = False                    # torch.compile each network (in place: checkpoint keys unchanged)
+    sync_bn: bool = False                    # SyncBatchNorm across processes (CUDA only)
+    dist_timeout_s: int = 1800               # a collective waiting longer than this fails the run
 
     def validate(self):
+        if self.dist_timeout_s <= 0:
+            raise ConfigValueError(f"train.dist_timeout_s must be positive, got {self.dist_timeout_s}")
         if self.lr <= 0:
             raise ConfigValueError(f"train.lr must be positive, got {self.lr}")
         if self.batch_size <= 0 or (self.unlabelled_batch_size or 1) <= 0:

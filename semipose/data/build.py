@@ -11,7 +11,8 @@ import numpy as np
 from semipose.config import AnnotationSource, DataConfig
 from semipose.data.coco_format import (load_coco_json, load_person_records, records_from_detections,
                                        records_from_image_folder)
-from semipose.data.keypoints import KeypointMeta
+from semipose.data.errors import AnnotationError
+from semipose.data.keypoints import COCO17, KeypointMeta
 from semipose.data.splits import choose_labelled
 from semipose.data.topdown import TopDownDataset
 
@@ -35,16 +36,23 @@ def _records(source: AnnotationSource, config: DataConfig, for_training: bool, m
         coco = load_coco_json(source.json)
         records, report = records_from_detections(source.detections, coco, source.images,
                                                   score_thr=source.det_score_threshold,
-                                                  on_bad_sample=config.on_bad_sample, meta=meta)
+                                                  on_bad_sample=config.on_bad_sample, meta=meta,
+                                                  check_images=config.check_images)
         return records, meta, report
     if source.json:
         return load_person_records(source.json, source.images, meta=meta, on_bad_sample=config.on_bad_sample,
-                                   for_training=for_training, allow_missing_meta=config.keypoints.allow_missing)
-    return records_from_image_folder(source.images), meta, None
+                                   for_training=for_training, allow_missing_meta=config.keypoints.allow_missing,
+                                   check_images=config.check_images)
+    records = records_from_image_folder(source.images, meta=meta or COCO17, on_bad_sample=config.on_bad_sample)
+    return records, meta, None
 
 
 def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> DataBundle:
     train_records, meta, train_report = _records(config.train, config, for_training=True)
+    if not train_records:
+        raise AnnotationError(config.train.json or config.train.images,
+                              "no usable people (non-crowd, at least one labelled keypoint)"
+                              + (f": {train_report.as_dict()['skipped']}" if train_report is not None else ""))
     labelled_index = np.arange(len(train_records)) if config.num_labelled is None else choose_labelled(
         len(train_records), config.num_labelled, config.split_mode, config.split_seed, config.train.json)
     labelled_records = [train_records[i] for i in labelled_index]

@@ -310,24 +310,27 @@ def records_from_image_folder(folder: PathLike, meta: KeypointMeta = COCO17,
                               on_bad_sample: str = "error", apply_exif: bool = True):
     """One whole-image box per image file in `folder` (sorted by name; not recursive), image
     ids 1, 2, ... in that order, ann_id -1. Sizes come from the file headers (nothing is
-    decoded). An unreadable file raises ImageReadError, or is logged and skipped under "skip"."""
+    decoded). An unreadable file raises ImageReadError, or under "skip" is skipped and counted
+    in the logged summary line."""
     _check_policy(on_bad_sample)
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageReadError(folder, "not a directory")
     files = sorted(p for p in folder.iterdir()
                    if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    records = []
+    records, report = [], LoadReport(str(folder))
     for path in files:
         try:
             width, height = image_size(path, apply_exif=apply_exif)
         except ImageReadError as error:
             if on_bad_sample == "error":
                 raise
-            log.warning("skipping %s", error)
+            report.skip("unreadable_image", str(error))
             continue
         records.append(PersonRecord(len(records) + 1, -1, path, (width, height),
                                     (0.0, 0.0, float(width), float(height)),
                                     np.zeros((meta.num_keypoints, 3), np.float32),
                                     float(width * height), 0, 0))
+    report.kept = len(records)
+    _log_report(report)
     return records

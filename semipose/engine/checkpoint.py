@@ -125,18 +125,23 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises RuntimeError, UnpicklingError, KeyError, EOFError...
-        raise CheckpointError(f"{path}: cannot load checkpoint: {_failure_reason(err)}") from None
+        raise CheckpointError(f"{path}: cannot load checkpoint: {load_failure_reason(err)}") from None
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path}: expected a dict payload, got {type(payload).__name__}")
     return payload
 
 
-def _failure_reason(err: Exception) -> str:
+def load_failure_reason(err: Exception) -> str:
+    """One line for why torch.load(weights_only=True) failed, without torch's advice to retry
+    with weights_only=False (exactly what must not be done with an untrusted file)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     if isinstance(err, pickle.UnpicklingError):
-        detail = next((line for line in lines if "GLOBAL" in line), lines[-1] if lines else "")
-        detail = detail.split(" Please use")[0]
-        return f"refused by weights_only loading (the file holds a pickled Python object): {detail}"
+        detail = next((line for line in lines if "GLOBAL" in line), None)
+        if detail is not None:
+            return ("refused by weights_only loading (the file holds a pickled Python object): "
+                    + detail.split(" Please use")[0])
+        # Not an object: bytes the weights-only unpickler cannot parse ("Unsupported operand").
+        lines = [line for line in lines if line.startswith("Unsupported")] or lines
     first_line = lines[0][:300] if lines else ""
     return f"truncated, corrupted or not a PyTorch checkpoint ({type(err).__name__}: {first_line})"
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from semipose.data.topdown import denormalise_image
+from semipose.engine.distributed import is_main
 from semipose.engine.plots import draw_skeleton, plot_training_curves, save_image_grid
 from semipose.evaluation.inference import heatmaps_to_image_points, predict_heatmaps
 from semipose.evaluation.report import format_table, write_json
@@ -15,10 +16,13 @@ log = logging.getLogger("semipose")
 
 
 def write_run_outputs(trainer, metrics: dict) -> dict:
+    """The run's summary on every rank; the files only from rank 0."""
     run_dir = trainer.run_dir
     summary = {"iteration": trainer.iteration, "best": trainer.best_metric, "main_metric": trainer.run.main_metric_key,
                "final": metrics, "data": trainer.run.data.summary, "skipped_steps": trainer.skipped_steps,
                "collapse_state": trainer.monitor.state}
+    if not is_main():
+        return summary
     write_json(run_dir / "metrics.json", summary)
     plot_training_curves(run_dir / "log.jsonl", run_dir / "training_curves.png")
     trainer.monitor.plot(run_dir / "heatmap_response.png")

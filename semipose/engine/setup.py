@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import math
+import types
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 
-from semipose.config import Config, ModelConfig
+from semipose.config import Config, ModelConfig, TrainConfig
 from semipose.engine.checkpoint import load_checkpoint, network_states
+from semipose.engine.distributed import World, rank_seed
 from semipose.data.build import DataBundle, build_datasets, labelled_joint_mask
 from semipose.methods import METHODS, build_method
 from semipose.methods.base import Method, MethodContext
@@ -45,7 +47,7 @@ def load_frozen_network(path: str, model: Optional[ModelConfig], default: ModelC
     return network
 
 
-def method_context(config: Config, data: DataBundle) -> MethodContext:
+def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodContext:
     meta, k = data.meta, data.meta.num_keypoints
     return MethodContext(
         num_keypoints=k, input_size=tuple(config.data.input_size), heatmap_size=config.data.heatmap_size,
@@ -54,15 +56,17 @@ def method_context(config: Config, data: DataBundle) -> MethodContext:
         sigma=config.data.sigma,
         build_network=lambda model=None: build_network(model or config.model, k),
         load_network=lambda path, model=None: load_frozen_network(path, model, config.model, k),
-        seed=config.train.seed)
+        seed=rank_seed(config.train.seed, rank))
 
 
-def build_run(config: Config, device: torch.device) -> Run:
+def build_run(config: Config, device: torch.device, world: World = World()) -> Run:
     if config.method.name not in METHODS:
         build_method(config.method, None)  # raises the registry's clear error before any data is read
     uses_unlabelled = METHODS[config.method.name].uses_unlabelled
     data = build_datasets(config.data, config.train.seed, need_unlabelled=uses_unlabelled)
-    method = build_method(config.method, method_context(config, data)).to(device)
+    method = build_method(config.method, method_context(config, data, world.rank)).to(device)
+    for network in [*method.networks.values(), *method.teachers().values()]:
+        apply_speed_options(network, config.train, device)
     optimizer = torch.optim.Adam(method.networks.parameters(), lr=config.train.lr,
                                  weight_decay=config.train.weight_decay)
     stream = data.unlabelled if uses_unlabelled else data.labelled
@@ -70,4 +74,31 @@ def build_run(config: Config, device: torch.device) -> Run:
         else config.train.batch_size
     main_metric = "AP" if config.eval.metric == "AP" else f"PCK@{config.eval.pck_alpha:g}"
     first_network = next(iter(method.eval_networks()))
-    return Run(data, method, optimizer, max(1, math.ceil(len(stream) / batch)), f"{first_network}/{main_metric}")
+    steps_per_epoch = max(1, math.ceil(len(stream) / (batch * world.size)))  # one step = a batch per rank
+    return Run(data, method, optimizer, steps_per_epoch, f"{first_network}/{main_metric}")
+
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def apply_speed_options(network: torch.nn.Module, train: TrainConfig, device: torch.device) -> None:
+    """channels_last, autocast and torch.compile as configured, in place: the parameters stay the
+    same objects and the state_dict keys stay the same, so checkpoints do not depend on them."""
+    if train.channels_last:
+        network.to(memory_format=torch.channels_last)
+    if train.amp != "none":
+        autocast_forward(network, device.type, AMP_DTYPES[train.amp])
+    if train.compile:
+        network.compile()
+
+
+def autocast_forward(network: torch.nn.Module, device_type: str, dtype: torch.dtype) -> None:
+    """Run the network's forward under autocast and hand back float32 heatmaps. Only the forward:
+    losses, affine warps of heatmaps and decoding after it stay in float32 (an affine grid in bf16
+    would be off by a quarter pixel). Bound to the instance, so a deep copy (an EMA teacher) gets
+    its own."""
+    def forward_in_low_precision(self, *args, **kwargs):
+        with torch.autocast(device_type, dtype=dtype):
+            return type(self).forward(self, *args, **kwargs).float()
+
+    network.forward = types.MethodType(forward_in_low_precision, network)

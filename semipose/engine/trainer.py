@@ -15,6 +15,7 @@ from semipose.api import keypoint_meta_dict
 from semipose.config import Config
 from semipose.configtools import to_dict
 from semipose.engine import checkpoint as ckpt
+from semipose.engine import distributed
 from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
 from semipose.engine.schedule import Schedule
 from semipose.engine.seeding import seed_everything
@@ -32,14 +33,18 @@ class TrainingDiverged(RuntimeError):
 
 class Trainer:
     def __init__(self, config: Config):
-        self.config = config
-        seed_everything(config.train.seed, deterministic=config.train.deterministic)
-        self.run_dir = Path(config.train.run_dir)
+        self.config, train = config, config.train
+        distributed.init_from_env(train.dist_timeout_s, torch.device(train.device).type)  # no-op without torchrun
+        self.world = distributed.world()
+        seed_everything(train.seed, deterministic=train.deterministic)  # same initial networks on every rank
+        self.run_dir = Path(train.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.device = torch.device(config.train.device)
-        self.run = build_run(config, self.device)          # data, method, optimizer
-        self.schedule = Schedule.from_config(config.train, self.run.iterations_per_epoch)
-        self.logger = RunLogger(self.run_dir)
+        self.device = distributed.local_device(train.device)
+        self.run = build_run(config, self.device, self.world)   # data, method, optimizer
+        self.train_step = distributed.wrap_networks(self.run.method, self.device, train.sync_bn)  # DDP if several
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=train.amp == "fp16")
+        self.schedule = Schedule.from_config(train, self.run.iterations_per_epoch)
+        self.logger = RunLogger(self.run_dir, enabled=self.world.is_main)
         self.monitor = CollapseMonitor(config.monitor)
         self.iteration, self.best_metric, self.skipped_steps = 0, -math.inf, 0
         self.last_metrics, self.last_val_iteration = {}, -1
@@ -49,13 +54,15 @@ class Trainer:
     def fit(self) -> dict:
         train = self.config.train
         labelled_stream, unlabelled_stream = self._streams()
-        progress = ProgressBar(total=self.schedule.total, desc="train", initial=self.iteration)
+        progress = ProgressBar(total=self.schedule.total, desc="train", initial=self.iteration,
+                               enabled=None if self.world.is_main else False)
         window, started = _Window(), (time.perf_counter(), self.iteration)
         try:
             while self.iteration < self.schedule.total:
                 tick = time.perf_counter()
-                labelled = _to_device(next(labelled_stream), self.device)
-                unlabelled = _to_device(next(unlabelled_stream), self.device) if unlabelled_stream else None
+                labelled = _to_device(next(labelled_stream), self.device, self._image_format)
+                unlabelled = _to_device(next(unlabelled_stream), self.device, self._image_format) \
+                    if unlabelled_stream else None
                 window.data_time += time.perf_counter() - tick
                 logs = self._step(labelled, unlabelled)
                 window.add(logs, time.perf_counter() - tick, self._images(labelled, unlabelled))
@@ -71,15 +78,25 @@ class Trainer:
                 elif self.schedule.is_boundary(self.iteration, train.checkpoint_every):
                     self._save(is_best=False)
         except KeyboardInterrupt:
+            if self.world.size > 1:  # saving gathers from every rank, which may not all be interrupted
+                log.warning("interrupted at iteration %d: resume from the last periodic checkpoint", self.iteration)
+                raise
             log.warning("interrupted at iteration %d: saving a checkpoint before exiting", self.iteration)
             self._save(is_best=False)
             raise
+        except RuntimeError as error:
+            if not distributed.is_collective_failure(error):
+                raise
+            raise distributed.LostRanks(f"rank {self.world.rank} at iteration {self.iteration}: another process "
+                                        f"died, or hung longer than train.dist_timeout_s="
+                                        f"{self.config.train.dist_timeout_s}: {error}") from error
         finally:
             progress.close()
         return self._finish()
 
     def _log_window(self, window: "_Window", progress: ProgressBar, started):
-        summary = window.summary(self._lr())
+        summary = distributed.mean_across_ranks(window.summary(self._lr()), self.device)
+        summary["images_per_s"] *= self.world.size  # the whole job's throughput
         self.logger.log(self.iteration, summary, kind="train")
         progress.set_postfix({"loss": f"{summary['loss']:.3g}"})
         if not progress.enabled:  # a plain line for logs of non-interactive runs
@@ -90,16 +107,19 @@ class Trainer:
 
     def _step(self, labelled: dict, unlabelled) -> dict:
         self.run.method.train()
-        output = self.run.method.training_step(labelled, unlabelled, self.iteration)
+        output = self.train_step(labelled, unlabelled, self.iteration)
         # Log values stay on the device until a log line is written: one sync per step (the loss check).
         logs = {name: value.detach() if torch.is_tensor(value) else value for name, value in output.logs.items()}
         logs["loss"] = output.loss.detach()
-        if not bool(torch.isfinite(logs["loss"])):
-            self._non_finite({name: float(value) for name, value in logs.items()})
-            return logs
         self.run.optimizer.zero_grad(set_to_none=True)
-        output.loss.backward()
-        self.run.optimizer.step()
+        # Backward comes first even for a bad loss: under DDP every rank must complete this step's
+        # gradient all-reduce. The gradients of a skipped step are dropped below.
+        self.scaler.scale(output.loss).backward()
+        if not distributed.finite_on_every_rank(logs["loss"]):
+            self._non_finite(distributed.mean_across_ranks(logs, self.device))
+            return logs
+        self.scaler.step(self.run.optimizer)  # a plain optimizer.step() unless amp=fp16
+        self.scaler.update()
         self.run.method.after_optimizer_step(self.iteration)
         for group in self.run.optimizer.param_groups:
             group["lr"] = self.schedule.lr(self.iteration + 1, self.config.train.lr)
@@ -129,7 +149,8 @@ class Trainer:
         return metrics
 
     def _check_collapse(self, logs: dict):
-        event = self.monitor.update(self.iteration, logs)
+        # Averaged over the ranks, so every rank takes the same decision (warn, stop or roll back).
+        event = self.monitor.update(self.iteration, distributed.mean_across_ranks(logs, self.device))
         if event is None:
             return
         self.logger.log(self.iteration, {"collapse_alarm": 1.0, **event.as_dict()}, kind="event")
@@ -146,18 +167,27 @@ class Trainer:
             return
         path, payload = found
         log.warning("rolling back to %s", path)
-        self._load_payload(payload)
+        self._load_payload(payload, path)
 
     def _payload(self) -> dict:
         return {"method": self.run.method.state_dict(), "optimizer": self.run.optimizer.state_dict(),
                 "iteration": self.iteration, "best_metric": self.best_metric, "skipped_steps": self.skipped_steps,
                 "healthy": self.monitor.state == "ok", "monitor": self.monitor.state_dict(),
                 "config": to_dict(self.config), "rng": ckpt.rng_state(),
-                "keypoints": keypoint_meta_dict(self.run.data.meta)}
+                "keypoints": keypoint_meta_dict(self.run.data.meta), "grad_scaler": self.scaler.state_dict(),
+                "rank_states": distributed.all_gather_objects(self._rank_state())}
+
+    def _rank_state(self) -> dict:
+        """What differs between ranks: the global RNGs and the method's own generators (extra state)."""
+        extra = {key: value for key, value in self.run.method.state_dict().items() if key.endswith("_extra_state")}
+        return {"rng": ckpt.rng_state(), "method_extra": extra}
 
     def _save(self, is_best: bool):
-        ckpt.save_training_checkpoint(self.run_dir, self._payload(), keep_last=self.config.train.keep_checkpoints,
-                                      is_best=is_best)
+        payload = self._payload()  # on every rank: it gathers their random states
+        if self.world.is_main:
+            ckpt.save_training_checkpoint(self.run_dir, payload, keep_last=self.config.train.keep_checkpoints,
+                                          is_best=is_best)
+        distributed.barrier()  # the file exists for every rank once _save returns (a rollback reads it)
 
     def _resume(self):
         train = self.config.train
@@ -169,29 +199,54 @@ class Trainer:
             if found is None:
                 return
             source, payload = found
-        self._load_payload(payload)
+        self._load_payload(payload, source)
         log.info("resumed from %s at iteration %d", source, self.iteration)
 
-    def _load_payload(self, payload: dict):
+    def _load_payload(self, payload: dict, source="checkpoint"):
+        missing = [key for key in ("method", "optimizer", "iteration", "rng") if key not in payload]
+        if missing:
+            raise ckpt.CheckpointError(f"{source}: not a semipose training checkpoint (no {', '.join(missing)}); "
+                                       "to start from pose weights use model.checkpoint=PATH instead of --resume")
         self.run.method.load_state_dict(payload["method"])
         self.run.optimizer.load_state_dict(payload["optimizer"])
         self.iteration = int(payload["iteration"])
         self.best_metric = float(payload["best_metric"])
         self.skipped_steps = int(payload.get("skipped_steps", 0))
         self.monitor.load_state_dict(payload.get("monitor", {}))
+        self.scaler.load_state_dict(payload.get("grad_scaler") or self.scaler.state_dict())
         ckpt.set_rng_state(payload["rng"])
+        self._load_rank_state(payload.get("rank_states"))
+
+    def _load_rank_state(self, rank_states):
+        if rank_states and len(rank_states) == self.world.size:
+            own = rank_states[self.world.rank]
+            ckpt.set_rng_state(own["rng"])
+            self.run.method.load_state_dict(own["method_extra"], strict=False)
+        elif self.world.size > 1:
+            log.warning("the checkpoint comes from %s processes, this run has %d: data streams and per-rank "
+                        "random draws restart from the iteration count, not exactly where they stopped",
+                        len(rank_states) if rank_states else "an unknown number of", self.world.size)
 
     # -- helpers ------------------------------------------------------------------------------
     def _streams(self):
-        train, data = self.config.train, self.config.data
-        labelled = iter(make_stream_loader(self.run.data.labelled, train.batch_size, train.seed, "labelled",
-                                           start=self.iteration * train.batch_size, workers=data.workers))
+        train = self.config.train
+        labelled = self._stream(self.run.data.labelled, train.batch_size, "labelled")
         if not self.run.method.uses_unlabelled:
             return labelled, None
-        batch = train.unlabelled_batch_size or train.batch_size
-        unlabelled = iter(make_stream_loader(self.run.data.unlabelled, batch, train.seed, "unlabelled",
-                                             start=self.iteration * batch, workers=data.workers))
-        return labelled, unlabelled
+        return labelled, self._stream(self.run.data.unlabelled, train.unlabelled_batch_size or train.batch_size,
+                                      "unlabelled")
+
+    def _stream(self, dataset, batch_per_rank: int, name: str):
+        """Rank r takes every world-size-th position: together the ranks read the single-process
+        stream of a batch_per_rank x world-size batch, and resume at iteration x that batch."""
+        global_batch = batch_per_rank * self.world.size
+        return iter(make_stream_loader(dataset, batch_per_rank, self.config.train.seed, name,
+                                       start=self.iteration * global_batch, workers=self.config.data.workers,
+                                       shard=self.world.rank, num_shards=self.world.size))
+
+    @property
+    def _image_format(self) -> torch.memory_format:
+        return torch.channels_last if self.config.train.channels_last else torch.preserve_format
 
     def _lr(self) -> float:
         return self.run.optimizer.param_groups[0]["lr"]
@@ -228,6 +283,10 @@ class _Window:
                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _to_device(batch: dict, device) -> dict:
-    return {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
-            for key, value in batch.items()}
+def _to_device(batch: dict, device, image_format=torch.preserve_format) -> dict:
+    """The one place batches move to the device; images in the networks' memory format."""
+    moved = {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
+             for key, value in batch.items()}
+    if "image" in moved and image_format is not torch.preserve_format:
+        moved["image"] = moved["image"].contiguous(memory_format=image_format)
+    return moved

@@ -1,10 +1,13 @@
-"""Periodic validation: every network the method names, on the validation people."""
+"""Periodic validation: every network the method names, on the validation people. Under torchrun
+each rank predicts a contiguous share of the people and rank 0 scores them all (each person once)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from semipose.config import Config
+from semipose.engine import distributed
 from semipose.evaluation.inference import predict_people
 from semipose.evaluation.scoring import score_predictions
 
@@ -14,15 +17,27 @@ def validation_loader(dataset, config: Config) -> DataLoader:
 
 
 def validate(run, config: Config, device: torch.device) -> dict:
-    """{"<network>/<metric>": value}; the method's networks in eval mode (BatchNorm statistics)."""
+    """{"<network>/<metric>": value}, the same on every rank; networks in eval mode (BatchNorm statistics)."""
     run.method.eval()
-    meta = run.data.meta
+    distributed.broadcast_buffers(run.method.networks)  # every rank evaluates the model rank 0 saves
+    meta, world = run.data.meta, distributed.world()
     flip_permutation = list(meta.flip_permutation()) if meta.has_flip else None
+    share = Subset(run.data.val, distributed.shard_range(len(run.data.val), world.rank, world.size))
     metrics = {}
     for name, network in run.method.eval_networks().items():
-        predictions = predict_people(network, validation_loader(run.data.val, config), flip_permutation,
-                                     config.eval, device)
-        scores = score_predictions(predictions, run.data.val.records, meta, run.data.val_gt, config.eval)
-        metrics.update({f"{name}/{key}": value for key, value in scores.items()})
+        predictions = predict_people(network, validation_loader(share, config), flip_permutation, config.eval,
+                                     device) if len(share) else None
+        gathered = [part for part in distributed.all_gather_objects(predictions) if part is not None]
+        if world.is_main:
+            scores = score_predictions(concatenate(gathered), run.data.val.records, meta, run.data.val_gt,
+                                       config.eval)
+            metrics.update({f"{name}/{key}": value for key, value in scores.items()})
     run.method.train()
-    return metrics
+    return distributed.broadcast_object(metrics)
+
+
+def concatenate(parts: list[dict]) -> dict:
+    """Prediction dicts of consecutive shares -> one, in dataset order."""
+    if len(parts) == 1:
+        return parts[0]
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}

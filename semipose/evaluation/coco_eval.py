@@ -66,8 +66,16 @@ def load_ground_truth(gt: str | os.PathLike | dict) -> tuple[dict, str]:
     for field in ("images", "annotations", "categories"):
         if not isinstance(gt_dict.get(field), list):
             raise CocoEvalError(f"{source}: field '{field}' is missing or not a list")
-    annotations = [dict(annotation) for annotation in gt_dict["annotations"]]
+    annotations = [_with_num_keypoints(dict(annotation)) for annotation in gt_dict["annotations"]]
     return {**gt_dict, "annotations": annotations}, source
+
+
+def _with_num_keypoints(annotation: dict) -> dict:
+    """`num_keypoints` is an optional count in COCO files; COCOeval reads it, so derive it."""
+    keypoints = annotation.get("keypoints")
+    if "num_keypoints" not in annotation and isinstance(keypoints, list):
+        annotation["num_keypoints"] = sum(1 for v in keypoints[2::3] if isinstance(v, (int, float)) and v > 0)
+    return annotation
 
 
 def choose_category_id(gt_dict: dict, source: str, category_id: int | None = None) -> int:

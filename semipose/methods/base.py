@@ -54,6 +54,12 @@ class Method(nn.Module):
         """Name -> function images -> heatmaps, for validation; the first one is the main one."""
         return {name: network for name, network in self.networks.items()}
 
+    def teachers(self) -> dict[str, nn.Module]:
+        """Networks the step runs but never optimises (fixed or EMA teachers): every child module
+        besides `networks`. The engine gives them the same speed options (autocast, channels_last,
+        compile) as the trained networks, and keeps them out of DistributedDataParallel."""
+        return {name: module for name, module in self.named_children() if name != "networks"}
+
     def unsup_weight(self, step: int) -> float:
         """lambda, ramped linearly between config.rampup = (start, end) steps."""
         start, end = self.config.rampup

@@ -23,6 +23,8 @@ from typing import Union
 import torch
 from torch import Tensor, nn
 
+from semipose.engine.checkpoint import load_failure_reason
+
 logger = logging.getLogger(__name__)
 
 StateDict = Mapping[str, Tensor]
@@ -86,8 +88,8 @@ def read_state_dict(path: Union[str, Path]) -> dict[str, Tensor]:
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # any decoding failure means "not a valid weights-only file"
-        raise CheckpointError(f"{path}: not a valid weights-only checkpoint (truncated, or it "
-                              f"pickles objects other than tensors): {error}") from error
+        raise CheckpointError(f"{path}: cannot load checkpoint: "
+                              f"{load_failure_reason(error)}") from error
     return unwrap_state_dict(content, str(path))
 
 

@@ -36,7 +36,7 @@ def valid_coco(file_names=FILE_NAMES, image_wh=IMAGE_WH) -> dict:
     images = [{"id": i + 1, "file_name": name, "width": image_wh[0], "height": image_wh[1]}
               for i, name in enumerate(file_names)]
     annotations = [{"id": 10 * image_id + p, "image_id": image_id, "category_id": 1, "iscrowd": 0,
-                    "bbox": [4 + 30 * (p - 1), 4, 20, 36], "area": 720.0,
+                    "bbox": [4 + 30 * (p - 1), 4, 20, 36], "area": 720.0, "num_keypoints": 17,
                     "keypoints": person_keypoints(5 + 30 * (p - 1))}
                    for image_id in (1, 2) for p in (1, 2)]
     categories = [{"id": 1, "name": "person", "keypoints": list(COCO17.names),
@@ -95,10 +95,10 @@ def write_config(root: Path, content: dict, name: str = "config.yaml") -> Path:
     return path
 
 
-def load_data(data: dict):
+def load_data(data: dict, need_unlabelled: bool = False):
     """The public path of a run's data: config -> build_datasets (no training)."""
     config = load_config(None, [f"data={json.dumps(data)}"])
-    return build_datasets(config.data, seed=0, need_unlabelled=False)
+    return build_datasets(config.data, seed=0, need_unlabelled=need_unlabelled)
 
 
 def train_report(data: dict) -> dict:
@@ -115,14 +115,18 @@ def sample_crops(data: dict) -> list:
     return [denormalise_image(sample["image"]).astype(np.int16) for sample in samples]
 
 
-def huge_png_header(path: Path, width: int = 20000, height: int = 20000) -> None:
-    """A PNG whose header claims width x height pixels (a decompression bomb's first bytes)."""
+def huge_png(width: int, height: int) -> Callable[[Path], None]:
+    """Writes a PNG whose header claims width x height pixels (a decompression bomb's first
+    bytes; the pixel data is a stub: nothing is ever allocated)."""
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(
             ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+    def write(path: Path) -> None:
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                         + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    return write
 
 
 def tiny_state_dict(num_keypoints: int = 17, name: str = "tiny") -> dict:

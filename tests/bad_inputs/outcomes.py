@@ -32,6 +32,13 @@ class Loads:
 
 
 @dataclass(frozen=True)
+class Warns:
+    """The call succeeds and a logged warning contains every fragment ("{tmp}" as above): the
+    summary line of a skip that no returned report shows (validation, unlabelled folders)."""
+    fragments: tuple = ()
+
+
+@dataclass(frozen=True)
 class Exits:
     """A command line returns exit code 2 and prints `semipose COMMAND: error: ...` on stderr,
     containing every fragment, with no traceback."""
@@ -51,6 +58,10 @@ class Case:
 
 def raises(error: type, *fragments: str) -> Raises:
     return Raises(error, fragments)
+
+
+def warns(*fragments: str) -> Warns:
+    return Warns(fragments)
 
 
 def exits(command: str, *fragments: str) -> Exits:

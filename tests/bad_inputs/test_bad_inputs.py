@@ -8,8 +8,8 @@ import pytest
 from .builders import (MARKER, CreatesFileWhenUnpickled, data_section, evil_checkpoint,
                        sample_crops, train_report, write_dataset)
 from .cases import CASES
-from .generators import command_line, run_main
-from .outcomes import Counts, Exits, Loads, Raises
+from .generators_runtime import command_line, run_main
+from .outcomes import Counts, Exits, Loads, Raises, Warns
 
 EXPECTED_SKIPS = {"crowd", "no_keypoints", "other_category", "low_score"}  # no warning for these
 
@@ -35,8 +35,13 @@ def test_bad_input(case, tmp_path, capsys, caplog):
         _check_counts(action(), outcome, caplog)
     elif isinstance(outcome, Loads):
         assert action() == pytest.approx(outcome.value, abs=outcome.tolerance)
+    elif isinstance(outcome, Warns):
+        action()
+        _check_warning(outcome.fragments, str(tmp_path), caplog)
     elif isinstance(outcome, Exits):
         _check_exit(action, outcome, str(tmp_path), capsys)
+    else:
+        raise TypeError(f"unknown outcome {outcome!r}")
     if case.must_not_create:
         assert not (tmp_path / case.must_not_create).exists(), "code in the file was executed"
 
@@ -55,10 +60,15 @@ def _check_counts(report: dict, outcome: Counts, caplog) -> None:
     assert report["kept"] == outcome.kept
     assert report["skipped"] == outcome.skipped
     assert report["repaired"] == outcome.repaired
-    unusual = {reason: n for reason, n in outcome.skipped.items() if reason not in EXPECTED_SKIPS}
+    for reason, count in outcome.skipped.items():  # no silent loss: a summary line names them
+        if reason not in EXPECTED_SKIPS:
+            _check_warning((f"skipped {count} {reason}",), "", caplog)
+
+
+def _check_warning(fragments, tmp: str, caplog) -> None:
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    for reason, count in unusual.items():  # no silent loss: a summary line names every skip
-        assert any(f"skipped {count} {reason}" in line for line in warnings), warnings
+    expected = [fragment.replace("{tmp}", tmp) for fragment in fragments]
+    assert any(all(fragment in line for fragment in expected) for line in warnings), warnings
 
 
 def _check_exit(action, outcome: Exits, tmp: str, capsys) -> None:

@@ -48,8 +48,9 @@ def load_lsp_joints(joints_mat: PathLike) -> np.ndarray:
         contents = scipy.io.loadmat(str(joints_mat))
     except FileNotFoundError:
         raise AnnotationError(joints_mat, "file not found") from None
-    except (ValueError, TypeError, OSError, NotImplementedError) as error:
-        raise AnnotationError(joints_mat, f"not a readable MATLAB file ({error})") from None
+    except Exception as error:  # scipy raises MatReadError, ValueError, IndexError, ... on bad bytes
+        raise AnnotationError(joints_mat, f"not a readable MATLAB file "
+                              f"({type(error).__name__}: {error})") from None
     joints = contents.get("joints")
     if not isinstance(joints, np.ndarray) or joints.ndim != 3 or not np.issubdtype(
             joints.dtype, np.number):
