@@ -19,6 +19,7 @@ from semipose import api
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
 from semipose.engine.run_log import read_log
+from semipose.engine.streams import StreamSampler
 from semipose.engine.trainer import Trainer
 from semipose.models.registry import MODELS
 from semipose.models.tiny import TinyPoseNet
@@ -52,13 +53,17 @@ def _spawn(worker, *args, world_size: int = 2, timeout: float = 80.0, kill_after
     for process in processes:
         process.start()
     deadline = time.monotonic() + timeout
-    for rank, process in enumerate(processes):
-        if kill_after_rank0 and rank > 0:
+    try:
+        for rank, process in enumerate(processes):
+            if kill_after_rank0 and rank > 0:
+                process.kill()
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                pytest.fail(f"rank {rank} still running after {timeout} s")
+    finally:
+        for process in processes:  # none outlives the test
             process.kill()
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            pytest.fail(f"rank {rank} still running after {timeout} s")
+            process.join()
     return [process.exitcode for process in processes]
 
 
@@ -73,10 +78,17 @@ def _tiny_groupnorm(num_keypoints: int, width: int = 32) -> nn.Module:
     return network
 
 
+def _trainer(overrides: list) -> Trainer:
+    """A Trainer whose fit() stops after the last step (no final validation or plots: faster)."""
+    trainer = Trainer(api.load_config(None, overrides))
+    trainer._finish = lambda: None
+    return trainer
+
+
 def _trained_networks(rank: int, overrides: list, out: Path):
     """Train, then save this rank's parameters (to check that the ranks agree)."""
     MODELS["tiny_groupnorm"] = _tiny_groupnorm
-    trainer = Trainer(api.load_config(None, overrides))
+    trainer = _trainer(overrides)
     trainer.fit()
     torch.save(trainer.run.method.networks.state_dict(), out / f"networks_rank{rank}.pt")
 
@@ -87,6 +99,53 @@ def _states(path: Path) -> dict:
 
 def _losses(run_dir: Path) -> dict:
     return {row["step"]: row["loss"] for row in read_log(run_dir / "log.jsonl", kind="train")}
+
+
+# ----------------------------------------------------------------------------- pieces, in one process
+
+def test_shards_are_contiguous_near_equal_and_cover_everything_once():
+    assert [list(distributed.shard_range(5, rank, 2)) for rank in range(2)] == [[0, 1], [2, 3, 4]]
+    for length in range(0, 12):
+        for size in range(1, 5):
+            shards = [distributed.shard_range(length, rank, size) for rank in range(size)]
+            assert [i for shard in shards for i in shard] == list(range(length))
+            assert max(map(len, shards)) - min(map(len, shards)) <= 1
+
+
+def test_ranks_together_read_the_single_process_stream():
+    """Rank r of W with batch B reads positions r, r+W, ...; per step the ranks together read the
+    same B*W samples as one process with batch B*W, also when resuming at iteration i."""
+    length, batch, world, iteration = 13, 3, 2, 5
+    start = iteration * batch * world
+    single = iter(StreamSampler(length, 7, "labelled", start=start))
+    ranks = [iter(StreamSampler(length, 7, "labelled", start=start, shard=r, num_shards=world)) for r in range(world)]
+    for _ in range(4):
+        expected = sorted(next(single) for _ in range(batch * world))
+        assert sorted(next(rank) for rank in ranks for _ in range(batch)) == expected
+
+
+def test_rank_seeds_keep_rank_0_and_differ_elsewhere():
+    seeds = [distributed.rank_seed(3, rank) for rank in range(4)]
+    assert seeds[0] == 3 and len(set(seeds)) == 4
+    assert distributed.rank_seed(3, 2) == distributed.rank_seed(3, 2)
+
+
+def test_single_process_needs_no_launcher(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert distributed.init_from_env(10) is False
+    assert distributed.world() == distributed.World(rank=0, local_rank=0, size=1) and distributed.is_main()
+    assert distributed.all_gather_objects("x") == ["x"] and distributed.broadcast_object(5) == 5
+    assert distributed.mean_across_ranks({"loss": torch.tensor(0.5)}, torch.device("cpu")) == {"loss": 0.5}
+    assert distributed.finite_on_every_rank(torch.tensor(1.0))
+    assert not distributed.finite_on_every_rank(torch.tensor(float("nan")))
+
+
+def test_an_incomplete_launcher_environment_is_named(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for name in distributed.REQUIRED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(distributed.DistributedSetupError, match="RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT"):
+        distributed.init_from_env(10)
 
 
 # ----------------------------------------------------------------------------- data parallel = big batch
@@ -180,3 +239,59 @@ def test_a_lost_rank_ends_the_others_with_a_clear_error(synth_dir, tmp_path, how
     seconds, message = (tmp_path / "error.txt").read_text().split("\n", 1)
     assert codes[0] == 0 and float(seconds) < 30
     assert "rank 0 at iteration 2" in message and "train.dist_timeout_s=4" in message
+
+
+# ----------------------------------------------------------------------------- mixed precision, memory format
+
+def _first_losses(synth_dir, run_dir, *options) -> tuple:
+    trainer = _trainer(synth_overrides(synth_dir, run_dir) + [*FAST, "train.iterations=2", *options])
+    trainer.fit()
+    return trainer, [_losses(run_dir)[step] for step in (1, 2)]
+
+
+@pytest.fixture(scope="module")
+def float32_losses(synth_dir, tmp_path_factory):
+    return _first_losses(synth_dir, tmp_path_factory.mktemp("float32"))[1]
+
+
+def test_autocast_runs_the_convolutions_in_bf16_and_returns_float32():
+    from semipose.engine.setup import autocast_forward
+    network, images = TinyPoseNet(17, width=8), torch.randn(2, 3, 64, 48)
+    reference = network(images)
+    autocast_forward(network, "cpu", torch.bfloat16)
+    seen = []
+    network.smooth.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    heatmaps = network(images)
+    assert seen == [torch.bfloat16] and heatmaps.dtype == torch.float32
+    torch.testing.assert_close(heatmaps, reference, rtol=0.0, atol=0.05 * float(reference.detach().abs().max()))
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_trains_near_float32(synth_dir, tmp_path, float32_losses, amp):
+    trainer, losses = _first_losses(synth_dir, tmp_path, f"train.amp={amp}")
+    # Step 1 has the same weights and data: only the forward's precision differs.
+    assert losses[0] == pytest.approx(float32_losses[0], rel=0.02)
+    assert all(torch.isfinite(torch.tensor(losses)))
+    network, seen = trainer.run.method.networks["main"], []
+    network.smooth.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    assert network(torch.zeros(1, 3, 64, 48)).dtype == torch.float32
+    assert seen == [{"bf16": torch.bfloat16, "fp16": torch.float16}[amp]]
+    scaler_state = trainer._payload()["grad_scaler"]
+    assert (scaler_state["scale"] > 0) if amp == "fp16" else scaler_state == {}
+
+
+def test_channels_last_trains_like_the_default_layout(synth_dir, tmp_path, float32_losses):
+    from semipose.engine.trainer import _to_device
+    trainer, losses = _first_losses(synth_dir, tmp_path, "train.channels_last=true")
+    conv = trainer.run.method.networks["main"].stem[0][0]
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    moved = _to_device({"image": torch.zeros(2, 3, 8, 8)}, torch.device("cpu"), trainer._image_format)
+    assert moved["image"].is_contiguous(memory_format=torch.channels_last)
+    assert losses == pytest.approx(float32_losses, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_compiled_networks_train_like_eager_ones(synth_dir, tmp_path, float32_losses):
+    trainer, losses = _first_losses(synth_dir, tmp_path, "train.compile=true")
+    assert losses == pytest.approx(float32_losses, rel=1e-4)
+    assert set(trainer.run.method.state_dict()) == set(Trainer(trainer.config).run.method.state_dict())

@@ -87,10 +87,14 @@ def process_group(timeout_s: int, device_type: str = "cpu"):
             cleanup()
 
 
+# gloo reports a lost peer as a plain RuntimeError; these are the phrases its messages use.
+GLOO_FAILURE_PHRASES = ("gloo/transport", "pair closure", "Connection closed by peer", "Connection reset by peer",
+                        "Timed out waiting")
+
+
 def is_collective_failure(error: BaseException) -> bool:
-    """c10d's own errors (NCCL, the store), or gloo's transport errors (plain RuntimeErrors that
-    say "Connection closed by peer" or "Timed out waiting ...")."""
-    return isinstance(error, dist.DistError) or "gloo/transport" in str(error)
+    """c10d's own errors (NCCL, the store) or gloo's transport errors: a peer died or timed out."""
+    return isinstance(error, dist.DistError) or any(phrase in str(error) for phrase in GLOO_FAILURE_PHRASES)
 
 
 def local_device(configured: str) -> torch.device:
@@ -132,13 +136,16 @@ def broadcast_buffers(module: nn.Module) -> None:
 
 
 def mean_across_ranks(values: dict, device: torch.device) -> dict:
-    """{name: float}: each value (float or one-element tensor) averaged over the ranks; one all-reduce."""
-    if world().size == 1:
-        return {name: float(value) for name, value in values.items()}
+    """{name: float}: each value (float or one-element tensor) averaged over the ranks, with one
+    all-reduce and one device-to-host copy for all of them."""
+    if not values:
+        return {}
     stacked = torch.stack([torch.as_tensor(value, dtype=torch.float64, device=device).reshape(())
                            for value in values.values()])
-    dist.all_reduce(stacked)
-    return dict(zip(values, (stacked / world().size).tolist()))
+    if world().size > 1:
+        dist.all_reduce(stacked)
+        stacked /= world().size
+    return dict(zip(values, stacked.tolist()))
 
 
 def finite_on_every_rank(loss: torch.Tensor) -> bool:

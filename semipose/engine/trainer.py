@@ -49,6 +49,10 @@ class Trainer:
         self.iteration, self.best_metric, self.skipped_steps = 0, -math.inf, 0
         self.last_metrics, self.last_val_iteration = {}, -1
         self._resume()
+        started_at = distributed.all_gather_objects(self.iteration)
+        if len(set(started_at)) > 1:
+            raise distributed.DistributedSetupError(f"the ranks resume at different iterations {started_at}: "
+                                                    f"train.run_dir {self.run_dir} must be shared by every node")
 
     # -- the loop ---------------------------------------------------------------------------
     def fit(self) -> dict:
