@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Union
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -48,14 +49,38 @@ def read_image_rgb(path: Union[str, Path], apply_exif: bool = True,
     """
     path = Path(path)
     with _open(path, max_pixels) as image:
-        try:
-            image.load()
-            orientation = _exif_orientation(image) if apply_exif else 1
-            upright = image.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else image
-            pixels = _to_rgb_array(upright)
-        except _DECODE_ERRORS as error:
-            raise ImageReadError(path, f"cannot decode ({error})") from None
-    return np.ascontiguousarray(pixels)
+        return _decode(path, image, apply_exif)
+
+
+def read_image_rgb_reduced(path: Union[str, Path], max_factor: int, apply_exif: bool = True,
+                           max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
+    """(pixels, f): the image decoded at 1/f of its size, f the largest of 1, 2, 4, 8 <= `max_factor`.
+
+    JPEG's DCT scaling decodes a reduced image for a fraction of the full cost: reduced pixel
+    (x, y) is the (near-)average of full pixels f x .. f x + f - 1, i.e. the same region at lower
+    resolution (`reduction_affine(f)` maps full-image pixels onto it; it is block-exact from the
+    top-left corner, the last row/column may cover fewer pixels). Other formats, and JPEGs whose
+    EXIF orientation must be applied, are read at full size (f = 1). Pixels at f = 1 are exactly
+    those of `read_image_rgb`; errors are the same ImageReadError messages.
+    """
+    path = Path(path)
+    with _open(path, max_pixels) as image:
+        reducible = image.format == "JPEG" and (not apply_exif or _exif_orientation(image) == 1)
+        factor = _reduction_factor(image.size, max_factor) if reducible else 1
+        if reducible and image.mode in ("RGB", "L"):
+            pixels = _decode_complete_jpeg_cv2(path, factor)
+            if pixels is not None:
+                return pixels, factor
+        if factor > 1:
+            image.draft(image.mode, (image.width // factor, image.height // factor))
+            factor = int(image.decoderconfig[0]) if image.decoderconfig else 1
+        return _decode(path, image, apply_exif), factor
+
+
+def reduction_affine(factor: int) -> np.ndarray:
+    """Full-image pixels -> pixels of an image decoded at 1/factor: x_red = (x + 0.5) / f - 0.5
+    (pixel centres at integers, docs/architecture.md)."""
+    return np.array([[1.0 / factor, 0.0, 0.5 / factor - 0.5], [0.0, 1.0 / factor, 0.5 / factor - 0.5]])
 
 
 def image_size(path: Union[str, Path], apply_exif: bool = True,
@@ -97,6 +122,42 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
     return image
 
 
+def _decode(path: Path, image: Image.Image, apply_exif: bool) -> np.ndarray:
+    try:
+        image.load()
+        orientation = _exif_orientation(image) if apply_exif else 1
+        upright = image.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else image
+        pixels = _to_rgb_array(upright)
+    except _DECODE_ERRORS as error:
+        raise ImageReadError(path, f"cannot decode ({error})") from None
+    return np.ascontiguousarray(pixels)
+
+
+def _reduction_factor(size: tuple[int, int], max_factor: int) -> int:
+    """The largest DCT scale 1, 2, 4 or 8 <= max_factor that leaves at least one pixel per side."""
+    for factor in (8, 4, 2):
+        if factor <= max_factor and min(size) >= factor:
+            return factor
+    return 1
+
+
+# OpenCV's JPEG reader (libjpeg-turbo, like PIL's) decodes straight into a packed RGB array,
+# faster than PIL's 4-byte-per-pixel storage; the pixels are identical (tests/test_fast_pipeline.py).
+_CV2_RGB = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+_CV2_FLAGS = {1: _CV2_RGB, 2: _CV2_RGB | cv2.IMREAD_REDUCED_GRAYSCALE_2,  # the reduction bits only;
+              4: _CV2_RGB | cv2.IMREAD_REDUCED_GRAYSCALE_4,               # colour comes from _CV2_RGB
+              8: _CV2_RGB | cv2.IMREAD_REDUCED_GRAYSCALE_8}
+
+
+def _decode_complete_jpeg_cv2(path: Path, factor: int):
+    """The decoded pixels, or None when the file does not end with the JPEG end-of-image marker:
+    OpenCV decodes a truncated file with a warning where PIL raises, so those go through PIL."""
+    data = np.fromfile(path, dtype=np.uint8)
+    if len(data) < 4 or data[-2] != 0xFF or data[-1] != 0xD9:
+        return None
+    return cv2.imdecode(data, _CV2_FLAGS[factor])
+
+
 def _exif_orientation(image: Image.Image) -> int:
     try:
         value = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
@@ -116,7 +177,9 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
         return _repeat_grey(np.clip(np.nan_to_num(values) * scale, 0, 255).round().astype(np.uint8))
     if image.mode == "L":
         return _repeat_grey(np.asarray(image))
-    # RGB, RGBA, LA, P, PA, CMYK, YCbCr, 1, ...: PIL's converter handles each; alpha is dropped.
+    if image.mode == "RGB":  # convert("RGB") would copy first, and then read back ~2x slower
+        return np.asarray(image)
+    # RGBA, LA, P, PA, CMYK, YCbCr, 1, ...: PIL's converter handles each; alpha is dropped.
     return np.asarray(image.convert("RGB"))
 
 

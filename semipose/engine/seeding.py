@@ -24,7 +24,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    else:
+    elif torch.are_deterministic_algorithms_enabled():  # the call costs an import: only when it changes
         torch.use_deterministic_algorithms(False)
         torch.backends.cudnn.deterministic = False
 

@@ -11,9 +11,15 @@ from semipose.evaluation.pck import bbox_size, pck, torso_size
 
 
 def score_predictions(predictions: dict, records, meta, gt_coco: dict, config: EvalConfig) -> dict:
-    if config.metric == "AP":
-        return average_precision(predictions, meta, gt_coco, config)
-    return percentage_correct(predictions, records, meta, config)
+    """The main metric of the config, plus PCK beside OKS AP when the boxes are ground truth
+    (PCK tells weak models apart long before AP does)."""
+    if config.metric != "AP":
+        return percentage_correct(predictions, records, meta, config)
+    scores = average_precision(predictions, meta, gt_coco, config)
+    if any(int(ann_id) >= 0 for ann_id in predictions["ann_id"]):
+        pck_only = percentage_correct(predictions, records, meta, config)
+        scores.update({key: value for key, value in pck_only.items() if "/" not in key})
+    return scores
 
 
 def average_precision(predictions: dict, meta, gt_coco: dict, config: EvalConfig) -> dict:
