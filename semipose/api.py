@@ -122,6 +122,7 @@ class Predictor:
         """(M, K, 3) keypoints for the M boxes of an RGB uint8 image (whole image when no boxes)."""
         import numpy as np
         from semipose import geometry
+        from semipose.data.batch_prep import prepare_images
         from semipose.data.topdown import crop_person
         from semipose.evaluation.inference import heatmaps_to_image_points, predict_heatmaps
         height, width = image_rgb.shape[:2]
@@ -135,6 +136,6 @@ class Predictor:
             crops.append(crop)
             affines.append(torch.from_numpy(affine).float())
         flip_permutation = list(self.meta.flip_permutation()) if self.meta.has_flip else None
-        heatmaps = predict_heatmaps(self.network, torch.stack(crops).to(self.device), flip_permutation,
+        heatmaps = predict_heatmaps(self.network, prepare_images(torch.stack(crops), self.device), flip_permutation,
                                     self.config.eval).cpu()
         return np.asarray(heatmaps_to_image_points(heatmaps, torch.stack(affines), input_wh, self.config.eval.refine))

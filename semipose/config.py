@@ -50,6 +50,7 @@ class DataConfig:
     check_images: bool = True                       # read every image header before training starts
     workers: int = 2
     cache_images: bool = False                      # keep decoded images in memory (small sets)
+    fast_decode: bool = True                        # decode JPEGs at 1/2..1/8 size when the crop shrinks that much
 
     def validate(self):
         if self.heatmap_stride <= 0 or any(s % self.heatmap_stride for s in self.input_size):

@@ -43,7 +43,7 @@ def prepare_images(images: torch.Tensor, device, image_format: torch.memory_form
     images = images.to(device, non_blocking=True)
     if images.dtype == torch.uint8:
         mean, std = _channel_constants(images.device)
-        images = (images.float() - mean) / std  # the same float32 operations the CPU path did
+        images = images.float().sub_(mean).div_(std)  # in place: one new tensor, not three
     if image_format is not torch.preserve_format:
         images = images.contiguous(memory_format=image_format)
     return images

@@ -1,7 +1,12 @@
-"""Top-down samples: one person box -> an affine crop, its keypoints and Gaussian heatmap targets.
+"""Top-down samples: one person box -> a uint8 affine crop, its keypoints and target weights.
 
 Randomness is keyed by (seed, draw) rather than by worker state, so a sample's augmentation does
 not depend on the number of workers, and a resumed run draws exactly what it would have drawn.
+
+The workers do only what must happen per image: decode (at 1/2, 1/4 or 1/8 of the size when the
+crop shrinks the person that much: `data.fast_decode`) and warp to the input size in uint8.
+Normalisation and the Gaussian heatmaps are made on the device for the whole batch
+(semipose.data.batch_prep.prepare_batch), so a worker holds and ships 1 byte per crop pixel.
 """
 from __future__ import annotations
 
@@ -14,34 +19,41 @@ from torch.utils.data import Dataset
 from semipose import codec, geometry
 from semipose.augment.jitter import sample_jitter
 from semipose.config import DataConfig
-from semipose.data.images import read_image_rgb
+# Re-exported: the normalisation constants (augment/randaugment.py) and the drawing helper.
+from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401
+from semipose.data.batch_prep import image_to_uint8 as denormalise_image  # noqa: F401
+from semipose.data.images import read_image_rgb, read_image_rgb_reduced, reduction_affine
 from semipose.data.keypoints import KeypointMeta
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
-
-
-def normalise_image(crop_rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(((crop_rgb.astype(np.float32) - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1))
-
-
-def denormalise_image(image: torch.Tensor) -> np.ndarray:
-    """(3, H, W) normalised tensor -> (H, W, 3) uint8 RGB, for drawing."""
-    rgb = image.detach().cpu().numpy().transpose(1, 2, 0) * IMAGENET_STD + IMAGENET_MEAN
-    return np.clip(rgb, 0, 255).astype(np.uint8)
+DECODE_FACTORS = (8, 4, 2)
 
 
 def crop_person(image_rgb: np.ndarray, center, size, rotation: float, input_wh, flip: bool = False):
-    """The normalised input crop of one person region and its image->input affine."""
+    """The uint8 (3, H, W) input crop of one person region and its image->input affine."""
     image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
-    return normalise_image(geometry.warp_image(image_rgb, image_to_input, input_wh)), image_to_input
+    return as_chw(geometry.warp_image(image_rgb, image_to_input, input_wh)), image_to_input
+
+
+def as_chw(crop_rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 -> a (3, H, W) view; the collate's copy into the batch does the transpose."""
+    return torch.from_numpy(crop_rgb).permute(2, 0, 1)
+
+
+def decode_reduction(image_to_input) -> int:
+    """How much smaller the image may be decoded for this crop: the largest f in 8, 4, 2 with at
+    least one image pixel per crop pixel left (crop pixels per image pixel <= 1 / f), else 1."""
+    pixels_per_image_pixel = np.linalg.norm(np.asarray(image_to_input)[:, :2], ord=2)
+    for factor in DECODE_FACTORS:
+        if pixels_per_image_pixel * factor <= 1.0:
+            return factor
+    return 1
 
 
 class TopDownDataset(Dataset):
     """Person records -> training or evaluation samples (see docs/architecture.md for the keys).
 
     `augment` turns on the easy-view jitter (scale, rotation, flip, half body); `labelled` False
-    yields zero targets (the unlabelled stream). Index with an int (evaluation, no randomness) or
+    yields zero target weights (the unlabelled stream). Index with an int (evaluation, no randomness) or
     with (index, draw) pairs from `semipose.engine.streams` (training).
     """
 
@@ -65,9 +77,18 @@ class TopDownDataset(Dataset):
         rng = None if draw is None else np.random.default_rng([self.seed, int(draw), int(index)])
         return self._make_sample(record, rng)
 
-    def _image(self, record) -> np.ndarray:
-        if not self.config.cache_images:
-            return read_image_rgb(record.image_path)
+    def _crop(self, record, image_to_input) -> np.ndarray:
+        """The (H, W, 3) uint8 input crop; with data.fast_decode the image is decoded reduced when
+        the crop allows it, and the affine is adjusted by the exact reduction."""
+        input_wh = self.config.input_size
+        if self.config.cache_images:
+            return geometry.warp_image(self._full_image(record), image_to_input, input_wh)
+        allowed = decode_reduction(image_to_input) if self.config.fast_decode else 1
+        image, factor = read_image_rgb_reduced(record.image_path, allowed)
+        reduced_to_input = geometry.compose(image_to_input, geometry.invert(reduction_affine(factor)))
+        return geometry.warp_image(image, reduced_to_input, input_wh)
+
+    def _full_image(self, record) -> np.ndarray:
         if record.image_path not in self._cache:
             self._cache[record.image_path] = read_image_rgb(record.image_path)
         return self._cache[record.image_path]
@@ -81,21 +102,15 @@ class TopDownDataset(Dataset):
             (rotation,), (scale,) = sample_jitter(self.config.easy, rng, 1)
             size = size * scale
             flip = self.config.flip and self.flip_permutation is not None and rng.random() < 0.5
-        image, image_to_input = crop_person(self._image(record), center, size, rotation, input_wh, flip)
+        image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
+        crop = self._crop(record, image_to_input)
 
         crop_keypoints = geometry.apply_to_points(image_to_input, keypoints)
         if flip:
             crop_keypoints = crop_keypoints[self.flip_permutation]
-        heatmap_points = geometry.apply_to_points(geometry.resize_affine(input_wh, self.config.heatmap_size),
-                                                  crop_keypoints[:, :2])
-        visible = crop_keypoints[:, 2] if self.labelled else np.zeros(len(crop_keypoints))
-        heatmaps, target_weight = codec.encode(torch.from_numpy(heatmap_points).float(),
-                                               torch.from_numpy(visible).float(),
-                                               self.config.heatmap_size[::-1], self.config.sigma)
         return {
-            "image": image,
-            "heatmaps": heatmaps,
-            "target_weight": target_weight,
+            "image": as_chw(crop),
+            "target_weight": torch.from_numpy(self._target_weight(crop_keypoints)),
             "keypoints": torch.from_numpy(crop_keypoints).float(),
             "image_to_input": torch.from_numpy(image_to_input).float(),
             "image_id": torch.tensor(record.image_id, dtype=torch.int64),
@@ -103,6 +118,15 @@ class TopDownDataset(Dataset):
             "box_score": torch.tensor(record.box_score, dtype=torch.float32),
             "area": torch.tensor(record.area, dtype=torch.float32),
         }
+
+    def _target_weight(self, crop_keypoints: np.ndarray) -> np.ndarray:
+        """(K,) float32: 1 for labelled joints on the heatmap (all 0 on the unlabelled stream)."""
+        if not self.labelled:
+            return np.zeros(len(crop_keypoints), dtype=np.float32)
+        to_heatmap = geometry.resize_affine(self.config.input_size, self.config.heatmap_size)
+        heatmap_points = geometry.apply_to_points(to_heatmap, crop_keypoints[:, :2]).astype(np.float32)
+        on_heatmap = codec.inside_heatmap(heatmap_points, self.config.heatmap_size[::-1])
+        return ((crop_keypoints[:, 2] > 0) & on_heatmap).astype(np.float32)
 
     def _person_region(self, record, keypoints, rng):
         """Centre and padded size of the crop; with `half_body_prob`, sometimes only the upper or

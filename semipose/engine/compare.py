@@ -42,8 +42,7 @@ def run_comparison(config_path: str, base_overrides: list[str], variants: list[V
             print(train_command(config_path, overrides))
             continue
         summary = api.train(api.load_config(config_path, overrides))
-        rows.append({"run": variant.label, **{k: v for k, v in summary["final"].items() if "/" in k
-                                               and k.count("/") == 1},
+        rows.append({"run": variant.label, **{k: v for k, v in summary["final"].items() if _table_metric(k)},
                      "collapse": summary["collapse_state"], "command": train_command(config_path, overrides)})
     if rows:
         write_comparison(rows, out_dir, [v.label for v in variants])
@@ -82,6 +81,12 @@ def plot_response_overlay(out_dir: Path, labels: list[str]):
     if series:
         plot_curves(series, out_dir / "response_curves.png", title="average max heatmap response",
                     ylabel="response")
+
+
+def _table_metric(key: str) -> bool:
+    """network/AP, network/AP50, network/AR and network/PCK@a: the headline numbers, no per-joint ones."""
+    parts = key.split("/")
+    return len(parts) == 2 and (parts[1] in ("AP", "AP50", "AR") or parts[1].startswith("PCK@"))
 
 
 def _cell(value) -> str:

@@ -6,6 +6,7 @@ import logging
 import numpy as np
 import torch
 
+from semipose.data.batch_prep import prepare_images
 from semipose.data.topdown import denormalise_image
 from semipose.engine.distributed import is_main
 from semipose.engine.plots import draw_skeleton, plot_training_curves, save_image_grid
@@ -39,7 +40,7 @@ def save_prediction_grid(run, config, out_png, device, count: int = 12):
         return
     picks = np.linspace(0, len(dataset) - 1, min(count, len(dataset))).astype(int)
     samples = [dataset[int(i)] for i in picks]
-    images = torch.stack([s["image"] for s in samples]).to(device)
+    images = prepare_images(torch.stack([s["image"] for s in samples]), device)
     network = next(iter(run.method.eval_networks().values()))
     run.method.eval()
     heatmaps = predict_heatmaps(network, images, None, config.eval).cpu()

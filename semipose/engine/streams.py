@@ -51,6 +51,9 @@ class StreamSampler(Sampler):
 def make_stream_loader(dataset, batch_size: int, seed: int, name: str, start: int, workers: int,
                        shard: int = 0, num_shards: int = 1) -> DataLoader:
     sampler = StreamSampler(len(dataset), seed, name, start=start, shard=shard, num_shards=num_shards)
+    # A stream is one endless iterator per fit(), so its workers live as long as the run anyway
+    # (persistent_workers would only keep them past the iterator's end, which never comes).
+    # Samples are uint8 crops (semipose.data.topdown), so 4 batches in flight per worker are cheap.
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
                       worker_init_fn=make_worker_init(seed, start), pin_memory=torch.cuda.is_available(),
                       persistent_workers=False, prefetch_factor=4 if workers > 0 else None, drop_last=True)

@@ -14,6 +14,7 @@ import torch
 from semipose.api import keypoint_meta_dict
 from semipose.config import Config
 from semipose.configtools import to_dict
+from semipose.data.batch_prep import prepare_batch
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
 from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
@@ -64,9 +65,9 @@ class Trainer:
         try:
             while self.iteration < self.schedule.total:
                 tick = time.perf_counter()
-                labelled = _to_device(next(labelled_stream), self.device, self._image_format)
-                unlabelled = _to_device(next(unlabelled_stream), self.device, self._image_format) \
-                    if unlabelled_stream else None
+                labelled = _to_device(next(labelled_stream), self.device, self._image_format, self.config.data)
+                unlabelled = _to_device(next(unlabelled_stream), self.device, self._image_format,
+                                        self.config.data) if unlabelled_stream else None
                 window.data_time += time.perf_counter() - tick
                 logs = self._step(labelled, unlabelled)
                 window.add(logs, time.perf_counter() - tick, self._images(labelled, unlabelled))
@@ -287,10 +288,7 @@ class _Window:
                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _to_device(batch: dict, device, image_format=torch.preserve_format) -> dict:
-    """The one place batches move to the device; images in the networks' memory format."""
-    moved = {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
-             for key, value in batch.items()}
-    if "image" in moved and image_format is not torch.preserve_format:
-        moved["image"] = moved["image"].contiguous(memory_format=image_format)
-    return moved
+def _to_device(batch: dict, device, image_format=torch.preserve_format, data=None) -> dict:
+    """Loader batches -> what a method receives (semipose.data.batch_prep.prepare_batch): on the device,
+    normalised images in the networks' memory format, heatmap targets drawn there (given `data`)."""
+    return prepare_batch(batch, data, device, image_format)

@@ -13,7 +13,10 @@ from semipose.evaluation.scoring import score_predictions
 
 
 def validation_loader(dataset, config: Config) -> DataLoader:
-    return DataLoader(dataset, batch_size=config.eval.batch_size, shuffle=False, num_workers=config.data.workers)
+    """Read once per network: persistent workers are started once per validation, not per pass."""
+    workers = config.data.workers
+    return DataLoader(dataset, batch_size=config.eval.batch_size, shuffle=False, num_workers=workers,
+                      persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
 
 
 def validate(run, config: Config, device: torch.device) -> dict:
@@ -23,10 +26,11 @@ def validate(run, config: Config, device: torch.device) -> dict:
     meta, world = run.data.meta, distributed.world()
     flip_permutation = list(meta.flip_permutation()) if meta.has_flip else None
     share = Subset(run.data.val, distributed.shard_range(len(run.data.val), world.rank, world.size))
+    loader = validation_loader(share, config) if len(share) else None
     metrics = {}
     for name, network in run.method.eval_networks().items():
-        predictions = predict_people(network, validation_loader(share, config), flip_permutation, config.eval,
-                                     device) if len(share) else None
+        predictions = predict_people(network, loader, flip_permutation, config.eval, device) \
+            if loader is not None else None
         gathered = [part for part in distributed.all_gather_objects(predictions) if part is not None]
         if world.is_main:
             scores = score_predictions(concatenate(gathered), run.data.val.records, meta, run.data.val_gt,

@@ -8,6 +8,7 @@ import torch
 
 from semipose import codec, geometry
 from semipose.config import EvalConfig
+from semipose.data.batch_prep import prepare_images
 
 
 def heatmaps_to_image_points(heatmaps: torch.Tensor, image_to_input: torch.Tensor, input_wh, refine: str):
@@ -33,14 +34,15 @@ def predict_heatmaps(network: Callable, images: torch.Tensor, flip_permutation, 
 
 def predict_people(network: Callable, batches: Iterable[dict], flip_permutation, config: EvalConfig,
                    device="cpu", perturb: Optional[Callable] = None) -> dict:
-    """All predictions over a loader of evaluation samples, as arrays keyed like the samples.
+    """All predictions over a loader of evaluation samples, as arrays keyed like the samples
+    (uint8 crops are normalised on the device by semipose.data.batch_prep).
 
     `perturb(images, image_to_input) -> (images, image_to_input)` alters each batch of crops
     first (the test-time perturbations of `semipose ladder`).
     """
     keypoints, image_ids, ann_ids, box_scores, areas = [], [], [], [], []
     for batch in batches:
-        images, image_to_input = batch["image"].to(device, non_blocking=True), batch["image_to_input"]
+        images, image_to_input = prepare_images(batch["image"], device), batch["image_to_input"]
         if perturb is not None:
             images, image_to_input = perturb(images, image_to_input.to(device))
         heatmaps = predict_heatmaps(network, images, flip_permutation, config)
