@@ -1,0 +1,219 @@
+"""Training-step speed: the bare model (the limit), the supervised step and each SSL method's step.
+
+    python benchmarks/step_speed.py [--config configs/cpu/synth_demo.yaml] [--methods supervised single dual]
+                                    [--steps 5] [--warmup 2] [--repeats 3] [--json step_speed.json] [overrides...]
+
+e.g. the CPU demo size:   python benchmarks/step_speed.py --image-size 320x256
+     R18 at 256x192:      python benchmarks/step_speed.py model.name=simplebaseline_resnet18 \\
+                              data.input_size=[192,256] train.batch_size=8
+     on a GPU:            ... train.device=cuda data.workers=8 train.amp=bf16 train.channels_last=true
+
+Synthetic COCO-format people are generated in a temporary folder (or --data). For every method
+the real run is built (semipose.engine.trainer.Trainer: data, method, optimizer, speed options)
+and its step (`Trainer._step`: forward, backward, optimizer, the finite-loss check) is timed:
+
+- data excluded: one labelled (+ unlabelled) batch, prepared on the device once, stepped on again;
+- data included: batches from the run's own stream loaders (workers) through prepare_batch, as in
+  `Trainer.fit`; "data wait" is the time spent getting and preparing the batches.
+
+The limit is the bare network: forward + MSE + backward + Adam on a random batch of the same size.
+Each measurement is the median over --repeats runs of --steps steps (after --warmup steps, which
+also absorb the loader workers' start-up). Images per step: the labelled batch plus, for SSL
+methods, the unlabelled batch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from semipose.api import load_config
+from semipose.data.synth import generate_dataset
+from semipose.engine.setup import apply_speed_options, build_network
+from semipose.engine.trainer import Trainer, _to_device
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cpu" / "synth_demo.yaml"
+TEACHER_METHODS = {"pseudopose", "datadistill"}
+
+
+def synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def make_config(args, folder: Path, method: str, run_dir: Path, teacher: Path):
+    paths = [f"data.{split}.images={folder}/images/{split}" for split in ("train", "val")]
+    paths += [f"data.{split}.json={folder}/annotations/{split}.json" for split in ("train", "val")]
+    never = 10 ** 9  # no validation or checkpoint inside the timed steps
+    overrides = paths + ["data.num_labelled=null", f"method.name={method}", f"train.run_dir={run_dir}",
+                         f"train.iterations={never}", f"train.val_every={never}", f"train.checkpoint_every={never}",
+                         "train.auto_resume=false"]
+    if method in TEACHER_METHODS:
+        overrides.append(f"method.teacher_checkpoint={teacher}")
+    return load_config(args.config, overrides + list(args.overrides))
+
+
+def time_limit(config, num_keypoints: int, steps: int, warmup: int) -> float:
+    """Seconds per step of the bare network: forward + MSE + backward + Adam, random data."""
+    device = torch.device(config.train.device)
+    network = build_network(config.model, num_keypoints).to(device)
+    apply_speed_options(network, config.train, device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=1e-3)
+    width, height = config.data.input_size
+    images = torch.randn(config.train.batch_size, 3, height, width, device=device)
+    if config.train.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    targets = torch.rand(config.train.batch_size, num_keypoints, height // config.data.heatmap_stride,
+                         width // config.data.heatmap_stride, device=device)
+    times = []
+    for step in range(warmup + steps):
+        synchronise(device)
+        started = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(network(images), targets)
+        loss.backward()
+        optimizer.step()
+        synchronise(device)
+        if step >= warmup:
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def time_steps(trainer: Trainer, steps: int, warmup: int, with_data: bool) -> tuple[float, float]:
+    """(seconds per step, seconds of data wait per step) of the run's real training step."""
+    labelled_stream, unlabelled_stream = trainer._streams()
+    data, image_format, device = trainer.config.data, trainer._image_format, trainer.device
+
+    def next_batches():
+        labelled = _to_device(next(labelled_stream), device, image_format, data)
+        unlabelled = _to_device(next(unlabelled_stream), device, image_format, data) if unlabelled_stream else None
+        return labelled, unlabelled
+
+    fixed = None if with_data else next_batches()
+    step_times, wait_times = [], []
+    for step in range(warmup + steps):
+        synchronise(device)
+        started = time.perf_counter()
+        labelled, unlabelled = next_batches() if with_data else fixed
+        synchronise(device)
+        fetched = time.perf_counter()
+        trainer._step(labelled, unlabelled)
+        synchronise(device)
+        if step >= warmup:
+            step_times.append(time.perf_counter() - started)
+            wait_times.append(fetched - started)
+        trainer.iteration += 1
+    return statistics.median(step_times), statistics.median(wait_times)
+
+
+def measure(args, folder: Path, scratch: Path) -> dict:
+    base = make_config(args, folder, "supervised", scratch / "limit", scratch / "teacher.pt")
+    trainers = {}
+    for method in args.methods:
+        config = make_config(args, folder, method, scratch / method, scratch / "teacher.pt")
+        if method in TEACHER_METHODS and not (scratch / "teacher.pt").exists():
+            num_keypoints = len(json.loads((folder / "annotations" / "train.json").read_text())
+                                ["categories"][0]["keypoints"])
+            torch.save(build_network(config.model, num_keypoints).state_dict(), scratch / "teacher.pt")
+        trainers[method] = Trainer(config)
+    num_keypoints = next(iter(trainers.values())).run.data.meta.num_keypoints
+    limits, results = [], {method: {"excluded": [], "included": [], "wait": []} for method in args.methods}
+    for _ in range(args.repeats):
+        limits.append(time_limit(base, num_keypoints, args.steps, args.warmup))
+        for method, trainer in trainers.items():
+            results[method]["excluded"].append(time_steps(trainer, args.steps, args.warmup, with_data=False)[0])
+            step, wait = time_steps(trainer, args.steps, args.warmup, with_data=True)
+            results[method]["included"].append(step)
+            results[method]["wait"].append(wait)
+    return table_rows(base, trainers, limits, results)
+
+
+def table_rows(base, trainers: dict, limits: list, results: dict) -> dict:
+    limit = statistics.median(limits)
+    batch = base.train.batch_size
+    rows = [{"step": "limit (bare model)", "images_per_step": batch, "ms_step_excluded": 1e3 * limit,
+             "ms_step_included": None, "images_per_s": batch / limit, "data_wait_pct": None, "ratio_to_limit": 1.0,
+             "runs_ms": [round(1e3 * t, 2) for t in limits]}]
+    for method, timing in results.items():
+        run = trainers[method].run
+        images = batch + ((trainers[method].config.train.unlabelled_batch_size or batch)
+                          if run.method.uses_unlabelled else 0)
+        excluded, included = statistics.median(timing["excluded"]), statistics.median(timing["included"])
+        rows.append({"step": method, "images_per_step": images, "ms_step_excluded": 1e3 * excluded,
+                     "ms_step_included": 1e3 * included, "images_per_s": images / included,
+                     "data_wait_pct": 100 * statistics.median(timing["wait"]) / included,
+                     "slowdown_with_data_pct": 100 * (included - excluded) / included,
+                     "ratio_to_limit": excluded / limit,
+                     "runs_ms_excluded": [round(1e3 * t, 2) for t in timing["excluded"]],
+                     "runs_ms_included": [round(1e3 * t, 2) for t in timing["included"]]})
+    by_name = {row["step"]: row for row in rows}
+    ratios = {}
+    if "supervised" in by_name:
+        ratios["supervised_overhead_vs_limit_pct"] = 100 * (1 - limit / (by_name["supervised"]["ms_step_excluded"]
+                                                                         / 1e3))
+        if "single" in by_name:
+            ratios["single_over_supervised"] = (by_name["single"]["ms_step_excluded"]
+                                                / by_name["supervised"]["ms_step_excluded"])
+    if "single" in by_name and "dual" in by_name:
+        ratios["dual_over_single"] = by_name["dual"]["ms_step_excluded"] / by_name["single"]["ms_step_excluded"]
+    return {"rows": rows, "ratios": ratios}
+
+
+def print_table(result: dict, setup: str) -> None:
+    print(setup)
+    print(f"{'step':<20}{'img/step':>9}{'ms/step no data':>17}{'ms/step data':>14}{'img/s':>8}"
+          f"{'data wait %':>13}{'slower w/ data %':>18}{'x limit':>9}")
+    for row in result["rows"]:
+        included = "-" if row["ms_step_included"] is None else f"{row['ms_step_included']:.1f}"
+        wait = "-" if row["data_wait_pct"] is None else f"{row['data_wait_pct']:.1f}"
+        slower = f"{row['slowdown_with_data_pct']:.1f}" if "slowdown_with_data_pct" in row else "-"
+        print(f"{row['step']:<20}{row['images_per_step']:>9}{row['ms_step_excluded']:>17.1f}{included:>14}"
+              f"{row['images_per_s']:>8.1f}{wait:>13}{slower:>18}{row['ratio_to_limit']:>9.2f}")
+    for name, value in result["ratios"].items():
+        print(f"{name}: {value:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="base config (default: the CPU demo's)")
+    parser.add_argument("--methods", nargs="+", default=["supervised", "single", "dual"])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--people", type=int, default=400)
+    parser.add_argument("--image-size", default="640x480", help="generated pictures, width x height")
+    parser.add_argument("--data", help="an existing synthetic folder (default: generated in a temporary one)")
+    parser.add_argument("--json", help="write the result here")
+    parser.add_argument("overrides", nargs="*", help="config overrides, e.g. model.name=simplebaseline_resnet18")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        folder = Path(args.data) if args.data else scratch / "synth"
+        if not (folder / "annotations" / "train.json").exists():
+            width, height = (int(v) for v in args.image_size.lower().split("x"))
+            generate_dataset(folder, args.people, seed=0, val_people=8, image_size=(width, height))
+        result = measure(args, folder, scratch)
+        config = make_config(args, folder, "supervised", scratch, scratch)
+    setup = (f"{config.model.name} at {config.data.input_size[0]}x{config.data.input_size[1]} (w x h), batch "
+             f"{config.train.batch_size}, device {config.train.device}, {config.data.workers} workers, "
+             f"torch threads {torch.get_num_threads()}; median of {args.repeats} runs of {args.steps} steps; "
+             f"load average {os.getloadavg()[0]:.2f} at the end")
+    result.update({"setup": setup, "command_overrides": list(args.overrides), "methods": args.methods,
+                   "load_average_1_5_15": os.getloadavg(), "cpu_count": os.cpu_count(),
+                   "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
+                   "date": time.strftime("%Y-%m-%d %H:%M")})
+    print_table(result, setup)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
