@@ -224,7 +224,7 @@ def test_other_number_of_keypoints_fails_strict_unless_head_mismatch_allowed(tmp
     report = load_weights(model, path, allow_head_mismatch=True)
     assert sorted(report.mismatched) == ["final_layer.bias", "final_layer.weight"]
     assert torch.equal(model.final_layer.weight, head_before)
-    assert torch.equal(model.stage3[1].conv2.weight, torch.load(path)["stage3.1.conv2.weight"])
+    assert torch.equal(model.stage3[1].conv2.weight, torch.load(path, weights_only=True)["stage3.1.conv2.weight"])
 
 
 def test_head_mismatch_allowance_does_not_cover_other_layers(tmp_path):
@@ -246,7 +246,7 @@ def test_partial_load_reports_what_it_skipped(tmp_path):
     assert report.unexpected == ["leftover.bias"]
     assert report.mismatched["final_layer.weight"] == ((17, 32, 1, 1), (K, 32, 1, 1))
     assert "stem.0.0.weight" in report.summary() and "leftover.bias" in report.summary()
-    assert torch.equal(model.stage1[0].conv1.weight, torch.load(path)["stage1.0.conv1.weight"])
+    assert torch.equal(model.stage1[0].conv1.weight, torch.load(path, weights_only=True)["stage1.0.conv1.weight"])
 
 
 # --- unsafe / broken files -------------------------------------------------------------------
