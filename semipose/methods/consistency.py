@@ -23,7 +23,8 @@ from semipose.augment.hard_view import map_heatmaps_to_hard, sample_easy_to_hard
 from semipose.config import ConfigValueError
 from semipose.methods.base import MethodContext, StepOutput
 from semipose.methods.losses import heatmap_mse
-from semipose.methods.supervised import AugmentRng, Supervised, labelled_loss, require_unlabelled, response_logs
+from semipose.methods.supervised import (AugmentRng, Supervised, labelled_loss, require_unlabelled,
+                                        response_logs, semi_supervised_output)
 
 FOREGROUND_LEVEL = 0.1
 
@@ -76,11 +77,9 @@ class Consistency(AugmentRng, Supervised):
                                                 self.context.heatmap_size)
         joint_weight, pixel_weight = self._weights(targets, in_view)
         loss_unsup = heatmap_mse(second_heatmaps, targets, joint_weight, pixel_weight)
-        weight = self.unsup_weight(step)
-        logs = {"loss_sup": loss_sup.detach(), "loss_unsup": loss_unsup.detach(), "unsup_weight": weight}
-        logs.update(response_logs(self.joint_weight, labelled=labelled_heatmaps, teacher=first_heatmaps,
-                                  student=second_heatmaps))
-        return StepOutput(loss_sup + weight * loss_unsup, logs)
+        responses = response_logs(self.joint_weight, labelled=labelled_heatmaps, teacher=first_heatmaps,
+                                  student=second_heatmaps)
+        return semi_supervised_output(loss_sup, loss_unsup, self.unsup_weight(step), responses)
 
     def after_optimizer_step(self, step: int) -> None:
         if self.ema_teacher is None:

@@ -17,7 +17,7 @@ from semipose.augment.hard_view import HardViewBuilder
 from semipose.methods.base import Method, MethodContext, StepOutput
 from semipose.methods.losses import heatmap_mse
 from semipose.methods.supervised import (AugmentRng, annotated_joint_weight, labelled_loss, require_unlabelled,
-                                        response_logs)
+                                        response_logs, semi_supervised_output)
 
 
 class Dual(AugmentRng, Method):
@@ -57,13 +57,11 @@ class Dual(AugmentRng, Method):
         terms = self.loss_terms(labelled, unlabelled)
         loss_sup = 0.5 * (terms["sup_a"] + terms["sup_b"])
         loss_unsup = terms["unsup_a"] + terms["unsup_b"]
-        weight = self.unsup_weight(step)
-        logs = {"loss_sup": loss_sup.detach(), "loss_unsup": loss_unsup.detach(), "unsup_weight": weight}
-        logs.update({f"loss_{name}": terms[name].detach() for name in ("sup_a", "sup_b", "unsup_a", "unsup_b")})
         # Responses are the mean over both networks (equal batches, so one concatenated mean).
-        logs.update(response_logs(self.joint_weight, labelled=terms["labelled"], teacher=terms["teacher"],
-                                  student=terms["student"]))
-        return StepOutput(loss_sup + weight * loss_unsup, logs)
+        responses = response_logs(self.joint_weight, labelled=terms["labelled"], teacher=terms["teacher"],
+                                  student=terms["student"])
+        extra = {f"loss_{name}": terms[name].detach() for name in ("sup_a", "sup_b", "unsup_a", "unsup_b")}
+        return semi_supervised_output(loss_sup, loss_unsup, self.unsup_weight(step), responses, extra)
 
     def eval_networks(self) -> dict:
         net_a, net_b = self.networks["a"], self.networks["b"]

@@ -18,7 +18,8 @@ import torch
 from semipose.augment.hard_view import HardView, HardViewBuilder
 from semipose.methods.base import MethodContext, StepOutput
 from semipose.methods.losses import heatmap_mse
-from semipose.methods.supervised import AugmentRng, Supervised, labelled_loss, require_unlabelled, response_logs
+from semipose.methods.supervised import (AugmentRng, Supervised, labelled_loss, require_unlabelled,
+                                        response_logs, semi_supervised_output)
 
 
 class Single(AugmentRng, Supervised):
@@ -47,8 +48,6 @@ class Single(AugmentRng, Supervised):
             targets, joint_weight, pixel_weight = self.hard_targets(teacher_easy, hard)
         student_hard = network(hard.images)
         loss_unsup = heatmap_mse(student_hard, targets, joint_weight, pixel_weight)
-        weight = self.unsup_weight(step)
-        logs = {"loss_sup": loss_sup.detach(), "loss_unsup": loss_unsup.detach(), "unsup_weight": weight}
-        logs.update(response_logs(self.joint_weight, labelled=labelled_heatmaps, teacher=teacher_easy,
-                                  student=student_hard))
-        return StepOutput(loss_sup + weight * loss_unsup, logs)
+        responses = response_logs(self.joint_weight, labelled=labelled_heatmaps, teacher=teacher_easy,
+                                  student=student_hard)
+        return semi_supervised_output(loss_sup, loss_unsup, self.unsup_weight(step), responses)

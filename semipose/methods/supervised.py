@@ -84,3 +84,11 @@ class Supervised(Method):
         logs = {"loss_sup": loss_sup.detach()}
         logs.update(response_logs(self.joint_weight, labelled=heatmaps))
         return StepOutput(loss_sup, logs)
+
+
+def semi_supervised_output(loss_sup: torch.Tensor, loss_unsup: torch.Tensor, unsup_weight: float,
+                           responses: dict, extra_logs: Optional[dict] = None) -> StepOutput:
+    """L = L_s + lambda L_u, with the loss terms and heatmap responses every SSL method logs."""
+    logs = {"loss_sup": loss_sup.detach(), "loss_unsup": loss_unsup.detach(), "unsup_weight": unsup_weight,
+            **(extra_logs or {}), **responses}
+    return StepOutput(loss_sup + unsup_weight * loss_unsup, logs)
