@@ -103,16 +103,19 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     assert files_of(tmp_path / "d")[train] == a[train]
 
 
-def plain_look() -> Appearance:
+PRINT = (20, 230, 40)  # BGR green: no other colour of plain_look comes near it
+
+
+def plain_look(chest_print=None) -> Appearance:
     return Appearance(skin=(150, 180, 220), hair=(30, 30, 30), shirt=(200, 60, 60),
-                      trousers=(60, 60, 60), shoes=(20, 20, 20))
+                      trousers=(60, 60, 60), shoes=(20, 20, 20), chest_print=chest_print)
 
 
-def frontal_scene(yaw=0.0, pelvis=(160.0, 130.0), occluders=()):
+def frontal_scene(yaw=0.0, pelvis=(160.0, 130.0), occluders=(), look=None):
     """A person standing straight, arms hanging, 200 px tall, on a grey picture."""
     shape = dict(BASE_SHAPE, spine=0.30, shoulder_half=0.11, upper_arm=0.186, forearm=0.146,
                  hip_half=0.085, thigh=0.245, shank=0.246)
-    person = PersonSpec(shape, BodyPose(), View(yaw=yaw), 200.0, pelvis, plain_look())
+    person = PersonSpec(shape, BodyPose(), View(yaw=yaw), 200.0, pelvis, look or plain_look())
     background = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
     image, labels, _ = compose(Scene(background, [person], list(occluders)))
     return image, labels[0]
@@ -133,6 +136,30 @@ def test_frontal_person_by_hand():
     assert np.all(points[:, 2] == 2)
     x, y, w, h = label.bbox
     assert 190 <= h <= 215 and 40 <= w <= 90
+
+
+def print_pixels_x(image) -> np.ndarray:
+    """Columns of the pixels painted (close to) the chest-print colour."""
+    distance = np.abs(image.astype(np.int32) - np.array(PRINT)).sum(axis=2)
+    return np.nonzero(distance < 60)[1]
+
+
+@pytest.mark.parametrize("yaw, seen", [(0.0, True), (40.0, True), (-40.0, True), (180.0, False),
+                                       (90.0, False)])
+def test_shirt_front_differs_from_its_back(yaw, seen):
+    """The chest print is seen only when the chest faces the camera, on the body's midline:
+    centred between the shoulders, shifted towards the nose's side when the torso turns."""
+    image, label = frontal_scene(yaw=yaw, look=plain_look(chest_print=PRINT))
+    columns = print_pixels_x(image)
+    if not seen:
+        assert len(columns) == 0
+        return
+    assert len(columns) > 20
+    points = label.keypoints
+    shoulders_mid = (points[K["left_shoulder"], 0] + points[K["right_shoulder"], 0]) / 2
+    towards_nose = np.sign(points[K["nose"], 0] - shoulders_mid)
+    offset = np.median(columns) - shoulders_mid
+    assert abs(offset) < 1.0 if yaw == 0 else (offset * towards_nose > 1.0 and abs(offset) < 15)
 
 
 def test_back_and_profile_views():

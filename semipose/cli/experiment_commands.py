@@ -61,13 +61,13 @@ def _run_ladder(args):
 
 COMPARE = Command(
     "compare", "run several methods on one dataset/split and tabulate them",
-    "examples:\n  semipose compare configs/synth_cpu.yaml --runs supervised consistency single dual\n"
-    "  semipose compare configs/coco_r18_1k.yaml --runs supervised \\\n"
+    "examples:\n  semipose compare configs/cpu/synth_ssl.yaml --runs supervised consistency single dual\n"
+    "  semipose compare configs/coco/r18_1k_supervised.yaml --runs supervised \\\n"
     "      dual_jc:method.name=dual,method.hard.joint_cutout.num_joints=5 --print-commands",
     _add_compare_arguments, _run_compare)
 
 LADDER = Command(
     "ladder", "accuracy of a checkpoint under test-time perturbations (choose an easy/hard pair)",
-    "examples:\n  semipose ladder configs/synth_cpu.yaml checkpoint=runs/synth_supervised/best.pt\n"
-    "  semipose ladder configs/coco_r18_1k.yaml checkpoint=best.pt --joint-cutout 5 --randaugment 20",
+    "examples:\n  semipose ladder configs/cpu/synth_supervised.yaml checkpoint=runs/synth_supervised/best.pt\n"
+    "  semipose ladder configs/coco/r18_1k_supervised.yaml checkpoint=best.pt --joint-cutout 5 --randaugment 20",
     _add_ladder_arguments, _run_ladder)

@@ -60,7 +60,7 @@ def _run(args):
 
 PREDICT = Command(
     "predict", "predict keypoints on images (COCO results json + drawn skeletons)",
-    "examples:\n  semipose predict configs/synth_cpu.yaml checkpoint=runs/synth/best.pt --images photos/\n"
+    "examples:\n  semipose predict configs/cpu/synth_supervised.yaml checkpoint=runs/synth_supervised/best.pt --images photos/\n"
     "  semipose predict configs/coco_r50.yaml checkpoint=pose.pth --images val2017 \\\n"
     "      --detections person_dets.json --image-json person_keypoints_val2017.json --out preds",
     _add_arguments, _run)

@@ -36,13 +36,13 @@ def _run_eval(args):
 TRAIN = Command(
     "train", "train a pose model (supervised or semi-supervised)",
     "Train with a YAML config; any field can be overridden on the command line.\n\n"
-    "examples:\n  semipose train configs/synth_cpu.yaml\n"
-    "  semipose train configs/synth_cpu.yaml method.name=dual train.iterations=2000 train.run_dir=runs/dual\n"
+    "examples:\n  semipose train configs/cpu/synth_supervised.yaml\n"
+    "  semipose train configs/cpu/synth_supervised.yaml method.name=dual train.iterations=2000 train.run_dir=runs/dual\n"
     "  semipose train configs/coco_r18_1k_dual_jc.yaml --resume runs/dual/last.pt",
     _add_train_arguments, _run_train)
 
 EVAL = Command(
     "eval", "evaluate a checkpoint on the validation set",
-    "examples:\n  semipose eval configs/synth_cpu.yaml checkpoint=runs/synth/best.pt\n"
-    "  semipose eval configs/coco_r18_1k.yaml checkpoint=best.pt eval.flip_test=true --out metrics.json",
+    "examples:\n  semipose eval configs/cpu/synth_supervised.yaml checkpoint=runs/synth_supervised/best.pt\n"
+    "  semipose eval configs/coco/r18_1k_supervised.yaml checkpoint=best.pt eval.flip_test=true --out metrics.json",
     _add_eval_arguments, _run_eval)

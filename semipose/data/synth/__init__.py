@@ -14,14 +14,17 @@ pictures can be made in any order and the same seed gives byte-identical files):
   shoulders -> elbows -> wrists -> hands, hips -> knees -> ankles -> toes - with human
   proportions varied ~6 % per segment (clipped at 12 %) and ~10 % in build; joint-angle
   limits (elbows and knees bend one way); standing, walking, running, arms raised, sitting,
-  crouching, lying and random poses; any facing direction (front, back, profiles and in
-  between: shoulder and hip widths foreshorten), camera elevation and in-plane roll;
+  crouching, lying and random poses; mostly facing the camera, but any direction (front, back,
+  profiles and in between: shoulder and hip widths foreshorten), camera elevation and in-plane roll;
   standing height 40-250 px; 1-4 people per picture, sometimes overlapping.
 - drawing (render.py, head.py, appearance.py): filled tapered limbs and a torso hull in
   clothing colours (shirt on torso and upper arms, trousers or shorts, skin on forearms,
   hands and face, shoes), stripes and grain; parts drawn far to near, so far-side limbs
   pass behind the torso; the head is ray-cast so eyes, nose, mouth, ears and hair move with
-  where it faces - the only cues for which side is the person's left.
+  where it faces. Shirts differ front and back (a collar opening, often a chest print), feet
+  point forward and knees bend backward: with the face, these are the cues for which side is
+  the person's left. Most people (70 %) roughly face the camera, as in photographs; with
+  facing directions uniform, a small network guessed left/right even for frontal people.
 - scene (scene.py, background.py): gradients, blotches, floors, stripes, random shapes and
   limb-like distractor sticks; occluding objects in front of people; uneven light, colour
   cast, blur, sensor noise; JPEG quality drawn per picture (default 60-95).

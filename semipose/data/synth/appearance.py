@@ -31,6 +31,7 @@ class Appearance:
     trouser_noise: float = 0.0            # denim-like grain amplitude (0..1)
     hair_cover: float = 0.3               # cosine threshold: larger = less hair
     texture_seed: int = 0                 # seeds the trouser grain
+    chest_print: Optional[Colour] = None  # a patch in the middle of the shirt's front
 
 
 def _jitter(rng: np.random.Generator, colour, spread: float) -> Colour:
@@ -62,4 +63,5 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
         trouser_noise=float(rng.uniform(0.05, 0.2)) if rng.random() < 0.5 else 0.0,
         hair_cover=float(rng.uniform(-0.15, 0.3)) if rng.random() < 0.95 else 0.85,
         texture_seed=int(rng.integers(2**31)),
+        chest_print=random_colour(rng) if rng.random() < 0.7 else None,
     )

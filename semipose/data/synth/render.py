@@ -134,6 +134,39 @@ def _torso_parts(skeleton, shape: dict):
     return (("torso_lower", lower), ("torso_upper", upper))
 
 
+# The shirt's front differs from its back, as real clothes do: a collar opening at the neck
+# and, often, a print in the middle of the chest. With the face these make front and back (and
+# so left and right) decidable from the torso, not from a few face pixels alone. Both marks are
+# mirror-symmetric, so a flipped training crop still shows a plausible person.
+FRONT_MIN_FACING = 0.15
+
+
+def _front_patch(skeleton, shape: dict, centre_xy_body, half_size, points: int = 12):
+    """Camera-frame outline of a small ellipse on the chest's front surface (chest frame)."""
+    angles = np.linspace(0, 2 * np.pi, points, endpoint=False)
+    local = np.stack([centre_xy_body[0] + half_size[0] * np.cos(angles),
+                      centre_xy_body[1] + half_size[1] * np.sin(angles),
+                      np.full(points, shape["torso_half_depth"])], axis=1)
+    return skeleton.joints[JOINT_INDEX["neck"]] + local @ skeleton.chest_frame.T
+
+
+def _shirt_front(skeleton, shape: dict, look: Appearance):
+    """[(camera-frame outline, colour)] of the front marks that face the camera."""
+    if skeleton.chest_frame[2, 2] < FRONT_MIN_FACING:  # chest's forward axis, camera z part
+        return []
+    neck = skeleton.joints[JOINT_INDEX["neck"]]
+    collar_half = 0.35 * shape["shoulder_half"]
+    depth = shape["torso_half_depth"]
+    collar = neck + np.array([[-collar_half, -0.005, 0.7 * depth], [collar_half, -0.005, 0.7 * depth],
+                              [0.0, -0.06, 0.95 * depth]]) @ skeleton.chest_frame.T
+    marks = [(collar, look.skin)]
+    if look.chest_print is not None:
+        chest_half = shape["chest_half_width"]
+        marks.append((_front_patch(skeleton, shape, (0.0, -0.11), (0.45 * chest_half, 0.035)),
+                      look.chest_print))
+    return marks
+
+
 def _shade(colour, factor: float) -> tuple:
     return tuple(min(255.0, c * factor) for c in colour)
 
@@ -233,6 +266,10 @@ def render_person(image: np.ndarray, ids: np.ndarray, spec: PersonSpec,
         colour = _shade(_part_colour(part, spec.appearance), factor)
         if geometry[0] == "poly":
             fill_polygon(image, ids, geometry[1], colour, part_id)
+            if part == "torso_upper":
+                for outline, mark_colour in _shirt_front(skeleton, spec.shape, spec.appearance):
+                    fill_polygon(image, ids, to_image(outline, spec.height_px, spec.pelvis_xy),
+                                 _shade(mark_colour, factor), part_id)
         else:
             draw_capsule(image, ids, *geometry[1:], colour, part_id)
     box = _silhouette_box(ids, base)
