@@ -71,7 +71,7 @@ class DataConfig:
 class ModelConfig:
     name: str = "tiny"
     pretrained: Optional[str] = None                  # ImageNet backbone file (torchvision names)
-    checkpoint: Optional[str] = None                  # a whole pose model
+    checkpoint: Optional[str] = None                  # a whole pose model (a public file, or a run's: network A)
     load_mode: Literal["strict", "partial"] = "strict"
     allow_head_mismatch: bool = False                 # load a checkpoint trained for another K
     width: Optional[int] = None                       # the tiny model's base width

@@ -204,6 +204,22 @@ def test_strict_round_trip_through_wrapped_data_parallel_checkpoint(tmp_path):
     assert torch.equal(source(images), target(images))
 
 
+def test_semipose_training_checkpoint_fine_tunes_from_its_first_network(tmp_path):
+    """`model.checkpoint=runs/x/best.pt` of a dual run starts from network A, e.g. synthetic
+    pre-training for a dataset with other keypoints (head mismatch allowed)."""
+    torch.manual_seed(2)
+    network_a, network_b = build_model("tiny", 17).eval(), build_model("tiny", 17).eval()
+    method_state = {f"networks.{name}.{key}": value for name, network in (("a", network_a), ("b", network_b))
+                    for key, value in network.state_dict().items()}
+    torch.save({"iteration": 10, "method": method_state, "config": {"model": {"name": "tiny"}}},
+               tmp_path / "dual.pt")
+    model = build_model("tiny", K)
+    report = load_weights(model, tmp_path / "dual.pt", allow_head_mismatch=True)
+    assert sorted(report.mismatched) == ["final_layer.bias", "final_layer.weight"]
+    assert torch.equal(model.stage3[1].conv2.weight, network_a.stage3[1].conv2.weight)
+    assert not torch.equal(model.stage3[1].conv2.weight, network_b.stage3[1].conv2.weight)
+
+
 @pytest.mark.parametrize("edit, key", [
     (lambda state: state.pop("stage2.1.conv1.weight"), "stage2.1.conv1.weight"),
     (lambda state: state.update({"extra_head.weight": torch.zeros(3)}), "extra_head.weight"),

@@ -274,14 +274,23 @@ def set_rng_state(state: dict) -> None:
             torch.cuda.set_rng_state(cuda_state, device)
 
 
+def training_checkpoint_networks(content: dict) -> dict[str, dict]:
+    """{name: state dict} of the networks in a semipose training checkpoint (its `method` entry
+    holds `networks.<name>.<parameter>`), in training order; {} for any other file."""
+    method = content.get("method")
+    if not isinstance(method, dict):
+        return {}
+    networks: dict[str, dict] = {}
+    for key, value in method.items():
+        if isinstance(key, str) and key.startswith("networks."):
+            name, _, rest = key[len("networks."):].partition(".")
+            networks.setdefault(name, {})[rest] = value
+    return networks
+
+
 def network_states(payload: dict) -> dict[str, dict]:
     """Per-network weights: {name: state_dict} from a semipose training checkpoint (its method's
     `networks.<name>.*`), or {"model": payload} for a plain pose checkpoint."""
     if "method" not in payload:
         return {"model": payload}
-    states: dict[str, dict] = {}
-    for key, value in payload["method"].items():
-        if key.startswith("networks."):
-            name, _, rest = key[len("networks."):].partition(".")
-            states.setdefault(name, {})[rest] = value
-    return states
+    return training_checkpoint_networks(payload)

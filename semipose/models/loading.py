@@ -23,7 +23,7 @@ from typing import Union
 import torch
 from torch import Tensor, nn
 
-from semipose.engine.checkpoint import load_failure_reason
+from semipose.engine.checkpoint import load_failure_reason, training_checkpoint_networks
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +94,12 @@ def read_state_dict(path: Union[str, Path]) -> dict[str, Tensor]:
 
 
 def unwrap_state_dict(content: object, source: str) -> dict[str, Tensor]:
-    """Accept a raw state dict or one wrapped under `state_dict` / `model`; strip `module.`."""
+    """Accept a raw state dict, one wrapped under `state_dict` / `model`, or a semipose training
+    checkpoint (its first network: fine-tuning starts from network A); strip `module.`."""
     if isinstance(content, Mapping):
+        networks = training_checkpoint_networks(content)
+        if networks:
+            content = next(iter(networks.values()))
         for wrapper in WRAPPER_KEYS:
             if isinstance(content.get(wrapper), Mapping):
                 content = content[wrapper]
