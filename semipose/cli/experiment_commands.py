@@ -14,12 +14,14 @@ def _add_compare_arguments(parser):
     parser.add_argument("--out", default="runs/compare", help="folder for the runs, the table and the curves")
     parser.add_argument("--print-commands", action="store_true",
                         help="only print the `semipose train` command of each run (for a cluster)")
+    parser.add_argument("--collect", action="store_true",
+                        help="train nothing: build the table from the finished runs in --out")
 
 
 def _run_compare(args):
     from semipose.engine.compare import parse_variant, run_comparison
     rows = run_comparison(args.config, list(args.overrides), [parse_variant(r) for r in args.runs],
-                          Path(args.out), print_only=args.print_commands)
+                          Path(args.out), print_only=args.print_commands, collect_only=args.collect)
     if rows:
         print((Path(args.out) / "comparison.md").read_text())
 
@@ -63,7 +65,8 @@ COMPARE = Command(
     "compare", "run several methods on one dataset/split and tabulate them",
     "examples:\n  semipose compare configs/cpu/synth_ssl.yaml --runs supervised consistency single dual\n"
     "  semipose compare configs/coco/r18_1k_supervised.yaml --runs supervised \\\n"
-    "      dual_jc:method.name=dual,method.hard.joint_cutout.num_joints=5 --print-commands",
+    "      dual_jc:method.name=dual,method.hard.joint_cutout.num_joints=5 --print-commands\n"
+    "  (run the printed commands on the cluster, then the same line with --collect for the table)",
     _add_compare_arguments, _run_compare)
 
 LADDER = Command(

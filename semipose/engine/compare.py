@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,9 @@ def train_command(config_path: str, overrides: list[str]) -> str:
 
 
 def run_comparison(config_path: str, base_overrides: list[str], variants: list[Variant], out_dir: Path,
-                   print_only: bool = False) -> list[dict]:
+                   print_only: bool = False, collect_only: bool = False) -> list[dict]:
+    """Train each variant in out_dir/<label> (or only print the commands, or only collect the
+    finished runs' metrics.json) and write the table and the response overlay."""
     from semipose import api
     rows = []
     for variant in variants:
@@ -41,8 +44,10 @@ def run_comparison(config_path: str, base_overrides: list[str], variants: list[V
         if print_only:
             print(train_command(config_path, overrides))
             continue
-        summary = api.train(api.load_config(config_path, overrides))
+        summary = (_finished_run(out_dir / variant.label) if collect_only
+                   else api.train(api.load_config(config_path, overrides)))
         rows.append({"run": variant.label, **{k: v for k, v in summary["final"].items() if _table_metric(k)},
+                     **final_responses(out_dir / variant.label / "log.jsonl"),
                      "collapse": summary["collapse_state"], "command": train_command(config_path, overrides)})
     if rows:
         write_comparison(rows, out_dir, [v.label for v in variants])
@@ -63,6 +68,26 @@ def write_comparison(rows: list[dict], out_dir: Path, labels: list[str]):
         writer.writerows(rows)
     write_json(out_dir / "comparison.json", rows)
     plot_response_overlay(out_dir, labels)
+
+
+def _finished_run(run_dir: Path) -> dict:
+    metrics = run_dir / "metrics.json"
+    if not metrics.is_file():
+        raise FileNotFoundError(f"{metrics}: no finished run to collect (train it first)")
+    return json.loads(metrics.read_text())
+
+
+def final_responses(log_path: Path, last: int = 4) -> dict:
+    """Mean heatmap response on labelled and unlabelled images over the run's last `last` monitor
+    records, and their ratio: the collapse in three numbers (the curves show its course)."""
+    rows = read_log(log_path, kind="train") if log_path.exists() else []
+    means = {}
+    for key, column in zip(RESPONSE_KEYS, ("response L", "response U")):
+        values = [row[key] for row in rows if row.get(key) is not None][-last:]
+        means[column] = sum(values) / len(values) if values else None
+    if means["response L"] and means["response U"] is not None:
+        means["U / L"] = means["response U"] / means["response L"]
+    return means
 
 
 def plot_response_overlay(out_dir: Path, labels: list[str]):
