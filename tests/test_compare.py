@@ -31,7 +31,7 @@ def test_final_responses_average_the_last_records_and_their_ratio(tmp_path):
 def test_supervised_run_has_no_unlabelled_response(tmp_path):
     log = tmp_path / "supervised" / "log.jsonl"
     write_log(log, [0.3, 0.4], [None, None])
-    assert final_responses(log) == {"response L": pytest.approx(0.35), "response U": None}
+    assert final_responses(log) == {"response L": pytest.approx(0.35), "response U": None, "U / L": None}
 
 
 def test_table_lists_runs_metrics_responses_and_commands(tmp_path):

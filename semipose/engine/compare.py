@@ -85,8 +85,8 @@ def final_responses(log_path: Path, last: int = 4) -> dict:
     for key, column in zip(RESPONSE_KEYS, ("response L", "response U")):
         values = [row[key] for row in rows if row.get(key) is not None][-last:]
         means[column] = sum(values) / len(values) if values else None
-    if means["response L"] and means["response U"] is not None:
-        means["U / L"] = means["response U"] / means["response L"]
+    ratio_known = means["response L"] and means["response U"] is not None
+    means["U / L"] = means["response U"] / means["response L"] if ratio_known else None
     return means
 
 
