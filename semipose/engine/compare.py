@@ -78,8 +78,8 @@ def _finished_run(run_dir: Path) -> dict:
 
 
 def final_responses(log_path: Path, last: int = 4) -> dict:
-    """Mean heatmap response on labelled and unlabelled images over the run's last `last` monitor
-    records, and their ratio: the collapse in three numbers (the curves show its course)."""
+    """Mean heatmap response on labelled and unlabelled images over the run's last `last` logged
+    training windows, and their ratio: the collapse in three numbers (the curves show its course)."""
     rows = read_log(log_path, kind="train") if log_path.exists() else []
     means = {}
     for key, column in zip(RESPONSE_KEYS, ("response L", "response U")):
