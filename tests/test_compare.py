@@ -68,3 +68,30 @@ def test_collect_builds_the_table_from_finished_runs(tmp_path):
     assert "main/AP/nose" not in rows[0]
     with pytest.raises(FileNotFoundError, match="dual"):
         run_comparison("c.yaml", [], [parse_variant("dual")], tmp_path, collect_only=True)
+
+
+def test_seeds_summary_gives_mean_std_and_paired_difference_to_the_baseline(tmp_path):
+    from semipose.engine.compare import run_seeds
+    results = {0: {"supervised": 0.40, "dual": (0.42, 0.41)}, 1: {"supervised": 0.44, "dual": (0.43, 0.47)}}
+    for seed, runs in results.items():
+        for label, value in runs.items():
+            run_dir = tmp_path / f"seed{seed}" / label
+            write_log(run_dir / "log.jsonl", [0.5], [None if label == "supervised" else 0.25])
+            final = ({"main/PCK@0.2": value} if label == "supervised"
+                     else {"a/PCK@0.2": value[0], "b/PCK@0.2": value[1]})
+            (run_dir / "metrics.json").write_text(json.dumps({"final": final, "collapse_state": "ok"}))
+    summary = run_seeds("c.yaml", [], [parse_variant("supervised"), parse_variant("dual")], tmp_path, [0, 1],
+                        collect_only=True)
+    assert summary["reference"] == "main/PCK@0.2"
+    supervised = summary["runs"]["supervised"]["columns"]["main/PCK@0.2"]
+    assert supervised["mean"] == pytest.approx(0.42) and supervised["std"] == pytest.approx(0.04 / 2 ** 0.5)
+    dual = summary["runs"]["dual"]
+    # differences a: +0.02, -0.01; b: +0.01, +0.03
+    assert dual["vs_baseline"]["a/PCK@0.2"]["mean"] == pytest.approx(0.005)
+    assert dual["vs_baseline"]["a/PCK@0.2"]["wins"] == 1
+    assert dual["vs_baseline"]["b/PCK@0.2"]["std"] == pytest.approx(0.02 / 2 ** 0.5)
+    assert dual["vs_baseline"]["b/PCK@0.2"]["wins"] == 2
+    assert dual["columns"]["U / L"]["mean"] == pytest.approx(0.5)
+    table = (tmp_path / "seeds_summary.md").read_text()
+    assert "| dual | b/PCK@0.2 | 2 | 0.4400 +- 0.0424 | 0.4100, 0.4700 | +0.0200 +- 0.0141 (2/2) |" in table
+    assert (tmp_path / "seed1" / "comparison.md").exists()

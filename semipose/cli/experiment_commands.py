@@ -16,14 +16,23 @@ def _add_compare_arguments(parser):
                         help="only print the `semipose train` command of each run (for a cluster)")
     parser.add_argument("--collect", action="store_true",
                         help="train nothing: build the table from the finished runs in --out")
+    parser.add_argument("--seeds", nargs="+", type=int,
+                        help="repeat the comparison with train.seed=K in --out/seedK and write "
+                             "seeds_summary.md (mean +- std, paired difference to the first run)")
 
 
 def _run_compare(args):
-    from semipose.engine.compare import parse_variant, run_comparison
-    rows = run_comparison(args.config, list(args.overrides), [parse_variant(r) for r in args.runs],
-                          Path(args.out), print_only=args.print_commands, collect_only=args.collect)
+    from semipose.engine.compare import parse_variant, run_comparison, run_seeds
+    variants, out = [parse_variant(r) for r in args.runs], Path(args.out)
+    if args.seeds:
+        if run_seeds(args.config, list(args.overrides), variants, out, args.seeds,
+                     print_only=args.print_commands, collect_only=args.collect):
+            print((out / "seeds_summary.md").read_text())
+        return
+    rows = run_comparison(args.config, list(args.overrides), variants, out,
+                          print_only=args.print_commands, collect_only=args.collect)
     if rows:
-        print((Path(args.out) / "comparison.md").read_text())
+        print((out / "comparison.md").read_text())
 
 
 def _add_ladder_arguments(parser):
@@ -66,7 +75,8 @@ COMPARE = Command(
     "examples:\n  semipose compare configs/cpu/synth_ssl.yaml --runs supervised consistency single dual\n"
     "  semipose compare configs/coco/r18_1k_supervised.yaml --runs supervised \\\n"
     "      dual_jc:method.name=dual,method.hard.joint_cutout.num_joints=5 --print-commands\n"
-    "  (run the printed commands on the cluster, then the same line with --collect for the table)",
+    "  (run the printed commands on the cluster, then the same line with --collect for the table)\n"
+    "  semipose compare configs/cpu/lsp_ssl.yaml --runs supervised single --seeds 0 1 2 --out runs/lsp_seeds",
     _add_compare_arguments, _run_compare)
 
 LADDER = Command(

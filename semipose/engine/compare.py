@@ -9,6 +9,7 @@ from pathlib import Path
 
 from semipose.engine.plots import plot_curves
 from semipose.engine.run_log import read_log
+from semipose.engine.seed_summary import write_seed_summary
 from semipose.evaluation.report import write_json
 
 RESPONSE_KEYS = ("response_labelled", "response_unlabelled_student")
@@ -31,6 +32,15 @@ def parse_variant(text: str) -> Variant:
 
 def train_command(config_path: str, overrides: list[str]) -> str:
     return shlex.join(["semipose", "train", config_path, *overrides])
+
+
+def run_seeds(config_path: str, base_overrides: list[str], variants: list[Variant], out_dir: Path,
+              seeds: list[int], print_only: bool = False, collect_only: bool = False) -> dict | None:
+    """The comparison once per seed in out_dir/seed<K>, then the mean +- std summary."""
+    rows_by_seed = {seed: run_comparison(config_path, [*base_overrides, f"train.seed={seed}"], variants,
+                                         out_dir / f"seed{seed}", print_only, collect_only)
+                    for seed in seeds}
+    return None if print_only else write_seed_summary(rows_by_seed, out_dir)
 
 
 def run_comparison(config_path: str, base_overrides: list[str], variants: list[Variant], out_dir: Path,
