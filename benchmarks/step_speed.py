@@ -17,6 +17,8 @@ and its step (`Trainer._step`: forward, backward, optimizer, the finite-loss che
   `Trainer.fit`; "data wait" is the time spent getting and preparing the batches.
 
 The limit is the bare network: forward + MSE + backward + Adam on a random batch of the same size.
+The easy->hard floor is the same with the passes such a step cannot avoid: labelled forward and
+backward, the teacher's forward without gradient, the hard view's forward and backward.
 Each measurement is the median over --repeats runs of --steps steps (after --warmup steps, which
 also absorb the loader workers' start-up). Images per step: the labelled batch plus, for SSL
 methods, the unlabelled batch.
@@ -69,8 +71,14 @@ def make_config(args, folder: Path, method: str, run_dir: Path, teacher: Path):
     return load_config(args.config, overrides + list(args.overrides))
 
 
-def time_limit(config, num_keypoints: int, steps: int, warmup: int, clock=time.perf_counter) -> float:
-    """Seconds per step of the bare network: forward + MSE + backward + Adam, random data."""
+def time_limit(config, num_keypoints: int, steps: int, warmup: int, clock=time.perf_counter,
+               ssl_floor: bool = False) -> float:
+    """Seconds per step of the bare network: forward + MSE + backward + Adam, random data.
+
+    ssl_floor: the passes an easy->hard step cannot avoid (labelled forward and backward, the
+    teacher's forward without gradient, the hard view's forward and backward), so a method's step
+    can be compared with its own floor, not only with the supervised one.
+    """
     device = torch.device(config.train.device)
     network = build_network(config.model, num_keypoints).to(device)
     apply_speed_options(network, config.train, device)
@@ -87,6 +95,10 @@ def time_limit(config, num_keypoints: int, steps: int, warmup: int, clock=time.p
         started = clock()
         optimizer.zero_grad(set_to_none=True)
         loss = torch.nn.functional.mse_loss(network(images), targets)
+        if ssl_floor:
+            with torch.no_grad():
+                network(images)
+            loss = loss + torch.nn.functional.mse_loss(network(images), targets)
         loss.backward()
         optimizer.step()
         synchronise(device)
@@ -134,24 +146,29 @@ def measure(args, folder: Path, scratch: Path) -> dict:
             torch.save(build_network(config.model, num_keypoints).state_dict(), scratch / "teacher.pt")
         trainers[method] = Trainer(config)
     num_keypoints = next(iter(trainers.values())).run.data.meta.num_keypoints
-    limits, results = [], {method: {"excluded": [], "included": [], "wait": []} for method in args.methods}
+    limits, floors = [], []
+    results = {method: {"excluded": [], "included": [], "wait": []} for method in args.methods}
     clock = CLOCKS[args.clock]
     for _ in range(args.repeats):
         limits.append(time_limit(base, num_keypoints, args.steps, args.warmup, clock))
+        floors.append(time_limit(base, num_keypoints, args.steps, args.warmup, clock, ssl_floor=True))
         for method, trainer in trainers.items():
             results[method]["excluded"].append(time_steps(trainer, args.steps, args.warmup, False, clock)[0])
             step, wait = time_steps(trainer, args.steps, args.warmup, True, clock)
             results[method]["included"].append(step)
             results[method]["wait"].append(wait)
-    return table_rows(base, trainers, limits, results)
+    return table_rows(base, trainers, limits, floors, results)
 
 
-def table_rows(base, trainers: dict, limits: list, results: dict) -> dict:
-    limit = statistics.median(limits)
+def table_rows(base, trainers: dict, limits: list, floors: list, results: dict) -> dict:
+    limit, floor = statistics.median(limits), statistics.median(floors)
     batch = base.train.batch_size
     rows = [{"step": "limit (bare model)", "images_per_step": batch, "ms_step_excluded": 1e3 * limit,
              "ms_step_included": None, "images_per_s": batch / limit, "data_wait_pct": None, "ratio_to_limit": 1.0,
-             "runs_ms": [round(1e3 * t, 2) for t in limits]}]
+             "runs_ms": [round(1e3 * t, 2) for t in limits]},
+            {"step": "floor, easy->hard", "images_per_step": 2 * batch, "ms_step_excluded": 1e3 * floor,
+             "ms_step_included": None, "images_per_s": 2 * batch / floor, "data_wait_pct": None,
+             "ratio_to_limit": floor / limit, "runs_ms": [round(1e3 * t, 2) for t in floors]}]
     for method, timing in results.items():
         run = trainers[method].run
         images = batch + ((trainers[method].config.train.unlabelled_batch_size or batch)
@@ -172,6 +189,8 @@ def table_rows(base, trainers: dict, limits: list, results: dict) -> dict:
         if "single" in by_name:
             ratios["single_over_supervised"] = (by_name["single"]["ms_step_excluded"]
                                                 / by_name["supervised"]["ms_step_excluded"])
+            ratios["single_over_its_floor"] = by_name["single"]["ms_step_excluded"] / (1e3 * floor)
+    ratios["floor_over_limit"] = floor / limit
     if "single" in by_name and "dual" in by_name:
         ratios["dual_over_single"] = by_name["dual"]["ms_step_excluded"] / by_name["single"]["ms_step_excluded"]
     return {"rows": rows, "ratios": ratios}
