@@ -71,6 +71,10 @@ def make_config(args, folder: Path, method: str, run_dir: Path, teacher: Path):
     return load_config(args.config, overrides + list(args.overrides))
 
 
+def unlabelled_batch_size(config) -> int:
+    return config.train.unlabelled_batch_size or config.train.batch_size
+
+
 def time_limit(config, num_keypoints: int, steps: int, warmup: int, clock=time.perf_counter,
                ssl_floor: bool = False) -> float:
     """Seconds per step of the bare network: forward + MSE + backward + Adam, random data.
@@ -84,11 +88,16 @@ def time_limit(config, num_keypoints: int, steps: int, warmup: int, clock=time.p
     apply_speed_options(network, config.train, device)
     optimizer = torch.optim.Adam(network.parameters(), lr=1e-3)
     width, height = config.data.input_size
-    images = torch.randn(config.train.batch_size, 3, height, width, device=device)
-    if config.train.channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
-    targets = torch.rand(config.train.batch_size, num_keypoints, height // config.data.heatmap_stride,
-                         width // config.data.heatmap_stride, device=device)
+
+    def random_batch(size):
+        images = torch.randn(size, 3, height, width, device=device)
+        if config.train.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, torch.rand(size, num_keypoints, height // config.data.heatmap_stride,
+                                  width // config.data.heatmap_stride, device=device)
+
+    images, targets = random_batch(config.train.batch_size)
+    unlabelled, hard_targets = random_batch(unlabelled_batch_size(config))
     times = []
     for step in range(warmup + steps):
         synchronise(device)
@@ -97,8 +106,8 @@ def time_limit(config, num_keypoints: int, steps: int, warmup: int, clock=time.p
         loss = torch.nn.functional.mse_loss(network(images), targets)
         if ssl_floor:
             with torch.no_grad():
-                network(images)
-            loss = loss + torch.nn.functional.mse_loss(network(images), targets)
+                network(unlabelled)
+            loss = loss + torch.nn.functional.mse_loss(network(unlabelled), hard_targets)
         loss.backward()
         optimizer.step()
         synchronise(device)
@@ -166,13 +175,13 @@ def table_rows(base, trainers: dict, limits: list, floors: list, results: dict) 
     rows = [{"step": "limit (bare model)", "images_per_step": batch, "ms_step_excluded": 1e3 * limit,
              "ms_step_included": None, "images_per_s": batch / limit, "data_wait_pct": None, "ratio_to_limit": 1.0,
              "runs_ms": [round(1e3 * t, 2) for t in limits]},
-            {"step": "floor, easy->hard", "images_per_step": 2 * batch, "ms_step_excluded": 1e3 * floor,
-             "ms_step_included": None, "images_per_s": 2 * batch / floor, "data_wait_pct": None,
+            {"step": "floor, easy->hard", "images_per_step": batch + unlabelled_batch_size(base),
+             "ms_step_excluded": 1e3 * floor, "ms_step_included": None,
+             "images_per_s": (batch + unlabelled_batch_size(base)) / floor, "data_wait_pct": None,
              "ratio_to_limit": floor / limit, "runs_ms": [round(1e3 * t, 2) for t in floors]}]
     for method, timing in results.items():
         run = trainers[method].run
-        images = batch + ((trainers[method].config.train.unlabelled_batch_size or batch)
-                          if run.method.uses_unlabelled else 0)
+        images = batch + (unlabelled_batch_size(trainers[method].config) if run.method.uses_unlabelled else 0)
         excluded, included = statistics.median(timing["excluded"]), statistics.median(timing["included"])
         rows.append({"step": method, "images_per_step": images, "ms_step_excluded": 1e3 * excluded,
                      "ms_step_included": 1e3 * included, "images_per_s": images / included,
