@@ -10,10 +10,13 @@ PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c const
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# setup.py compiles the optional region-of-interest JPEG decoder (C, against the system libjpeg);
+# the last line says whether it was built.
+$(VENV)/.installed: pyproject.toml constraints.txt setup.py semipose/data/_jpeg_region.c
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) torch
 	$(PIP_INSTALL) -e '.[dev,tb,fast-eval]'
+	$(PY) -m semipose.data.jpeg_region
 	touch $@
 
 # The main job on the built-in synthetic people: generate, train, evaluate, table + PNGs.

@@ -2,17 +2,21 @@
 
     python benchmarks/data_speed.py [--people 400] [--input 192x256] [--batch 32] [--repeats 5]
                                     [--json data_speed.json]
+    python benchmarks/data_speed.py --coco-images DIR --coco-json FILE ...   # your own COCO photos
 
 Generates COCO-format synthetic people (640x480 JPEGs, 1-4 people of 40-460 px) in a temporary
-folder, then builds batches of augmented training samples (same people, same draws) with:
+folder, or reads a COCO keypoint set, then builds batches of augmented training samples (same
+people, same draws) with:
 
 - straightforward: the full JPEG decoded, warpAffine to the input size, float normalisation on
   the CPU, 17 Gaussian heatmaps in numpy, float batch; decoded either with PIL the way semipose
   did before the lean pipeline (`np.asarray(Image.open(path).convert("RGB"))`), or with
   cv2.imread as the reference code's loader does (faster);
 - lean, full decode: uint8 crops + keypoints (data.fast_decode=false);
-- lean: uint8 crops + keypoints, JPEGs decoded at 1/2, 1/4, 1/8 when the crop allows
-  (data.fast_decode=true, the default).
+- lean, whole JPEG: uint8 crops + keypoints, JPEGs decoded at 1/2, 1/4, 1/8 when the crop allows
+  but always whole (what the lean pipeline does without the region-decoding C helper);
+- lean: the same, decoding only the region of the JPEG the crop reads (data.fast_decode=true,
+  the default).
 
 What a DataLoader worker does is timed: fetch + collate of one batch, in CPU seconds of this
 process (time.process_time, one torch and one OpenCV thread), so other load on the machine
@@ -40,6 +44,7 @@ from torch.utils.data import default_collate
 from semipose import geometry
 from semipose.api import load_config
 from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD, prepare_batch
+from semipose.data import jpeg_region
 from semipose.data.build import build_datasets
 from semipose.data.synth import generate_dataset
 from semipose.data.topdown import TopDownDataset, decode_reduction
@@ -81,12 +86,24 @@ def make_data(folder: Path, people: int, seed: int) -> None:
     generate_dataset(folder, people, seed, val_people=1, image_size=(640, 480), height_range=(40, 460))
 
 
-def pipelines(folder: Path, input_wh) -> tuple[dict, object]:
+class WholeJpeg:
+    """A lean dataset with region decoding switched off."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, item) -> dict:
+        with jpeg_region.disabled():
+            return self.dataset[item]
+
+
+def pipelines(images: Path, annotations: Path, input_wh) -> tuple[dict, object]:
     def config(fast: bool):
-        return load_config(None, [f"data.train.images={folder}/images/train",
-                                  f"data.train.json={folder}/annotations/train.json",
-                                  f"data.val.images={folder}/images/val",
-                                  f"data.val.json={folder}/annotations/val.json",
+        return load_config(None, [f"data.train.images={images}", f"data.train.json={annotations}",
+                                  f"data.val.images={images}", f"data.val.json={annotations}",
                                   f"data.input_size={list(input_wh)}", f"data.fast_decode={fast}",
                                   "data.check_images=false"]).data
     lean = build_datasets(config(True), seed=0, need_unlabelled=False).labelled
@@ -95,7 +112,7 @@ def pipelines(folder: Path, input_wh) -> tuple[dict, object]:
     with_pil.decoder = "pil"
     with_cv2 = StraightforwardDataset(full.records, full.meta, full.config, augment=True, seed=0)
     return {"straightforward, PIL": with_pil, "straightforward, cv2": with_cv2, "lean, full decode": full,
-            "lean": lean}, lean.config
+            "lean, whole JPEG": WholeJpeg(lean), "lean": lean}, lean.config
 
 
 def time_batches(dataset, batches: list) -> float:
@@ -117,8 +134,8 @@ def time_device_prep(dataset, batches: list, data, repeats: int = 5) -> float:
     return (time.process_time() - started) / (repeats * sum(len(batch["image"]) for batch in collated))
 
 
-def run(folder: Path, input_wh, batch_size: int, num_batches: int, repeats: int) -> dict:
-    datasets, data = pipelines(folder, input_wh)
+def run(images: Path, annotations: Path, input_wh, batch_size: int, num_batches: int, repeats: int) -> dict:
+    datasets, data = pipelines(images, annotations, input_wh)
     rng = np.random.default_rng(0)
     order = rng.permutation(np.resize(np.arange(len(datasets["lean"])), batch_size * num_batches))
     batches = [[(int(i), position) for position, i in enumerate(order[b * batch_size:(b + 1) * batch_size],
@@ -140,17 +157,20 @@ def run(folder: Path, input_wh, batch_size: int, num_batches: int, repeats: int)
                                                                                             data),
             "decode_factors": {str(f): factors.count(f) for f in sorted(set(factors))},
             "input_wh": list(input_wh), "batch_size": batch_size, "batches": num_batches, "repeats": repeats,
-            "people": len(datasets["lean"])}
+            "people": len(datasets["lean"]), "images": str(images), "region_decoding": jpeg_region.available()}
 
 
 def print_table(result: dict) -> None:
-    print(f"input {result['input_wh'][0]}x{result['input_wh'][1]} (w x h), {result['people']} people, "
+    print(f"{result['images']}: input {result['input_wh'][0]}x{result['input_wh'][1]} (w x h), "
+          f"{result['people']} people, "
           f"{result['batches']} batches of {result['batch_size']}, median of {result['repeats']} runs; "
           f"reduced decodes (factor: samples) {result['decode_factors']}")
     print(f"{'pipeline':<22}{'ms/sample':>11}{'samples/s/core':>16}{'cost vs PIL one':>17}{'vs cv2 one':>12}")
     for row in result["rows"]:
         print(f"{row['pipeline']:<22}{row['ms_per_sample']:>11.3f}{row['samples_per_s_per_core']:>16.0f}"
               f"{row['cost_vs_straightforward_PIL']:>17.2f}{row['cost_vs_straightforward_cv2']:>12.2f}")
+    if not result["region_decoding"]:
+        print("the region-decoding C helper is not built here: the 'lean' row decodes whole JPEGs")
     print(f"lean: prepare_batch (normalise + heatmaps) on this CPU: "
           f"{result['device_prep_ms_per_sample_on_this_cpu']:.3f} ms/sample (on a GPU: a few kernels per batch)")
 
@@ -164,16 +184,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", help="an existing folder made by this script (default: a temporary one)")
+    parser.add_argument("--coco-images", help="time a COCO keypoint set instead: its image folder ...")
+    parser.add_argument("--coco-json", help="... and its person_keypoints json")
     parser.add_argument("--json", help="write the result here")
     args = parser.parse_args()
     torch.set_num_threads(1)  # one worker core
     cv2.setNumThreads(1)
     input_wh = tuple(int(v) for v in args.input.lower().split("x"))
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(args.data) if args.data else Path(scratch)
-        if not (folder / "annotations" / "train.json").exists():
-            make_data(folder, args.people, args.seed)
-        result = run(folder, input_wh, args.batch, args.batches, args.repeats)
+        if args.coco_images:
+            images, annotations = Path(args.coco_images), Path(args.coco_json)
+        else:
+            folder = Path(args.data) if args.data else Path(scratch)
+            if not (folder / "annotations" / "train.json").exists():
+                make_data(folder, args.people, args.seed)
+            images, annotations = folder / "images" / "train", folder / "annotations" / "train.json"
+        result = run(images, annotations, input_wh, args.batch, args.batches, args.repeats)
     result.update({"load_average_1_5_15": os.getloadavg(), "cpu_count": os.cpu_count(),
                    "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
                    "opencv": cv2.__version__, "date": time.strftime("%Y-%m-%d %H:%M")})

@@ -91,6 +91,16 @@ def apply_to_points(affine, points) -> np.ndarray:
     return np.concatenate([mapped, points[..., 2:]], axis=-1)
 
 
+def source_window(affine, output_wh) -> np.ndarray:
+    """(x0, y0, x1, y1): the source-pixel box that `warp_image(image, affine, output_wh)` reads,
+    with bilinear interpolation: the output pixel centres mapped back, widened to the integer
+    pixels on both sides, plus one pixel for OpenCV's 1/32-pixel fixed-point positions."""
+    out_w, out_h = output_wh
+    corners = np.array([[0.0, 0.0], [out_w - 1.0, 0.0], [0.0, out_h - 1.0], [out_w - 1.0, out_h - 1.0]])
+    source = apply_to_points(invert(affine), corners)
+    return np.concatenate([np.floor(source.min(axis=0)) - 1.0, np.floor(source.max(axis=0)) + 2.0])
+
+
 def warp_image(image: np.ndarray, affine, output_wh, border_value=0, interpolation=cv2.INTER_LINEAR):
     """OpenCV warp of an (H, W[, C]) array with a source->destination matrix."""
     return cv2.warpAffine(image, np.asarray(affine, dtype=np.float64), (int(output_wh[0]), int(output_wh[1])),

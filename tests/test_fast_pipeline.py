@@ -2,12 +2,14 @@
 
 Straightforward path: decode the full image, warp it with the crop's affine, normalise and draw
 the heatmaps on the CPU (here re-computed in float64 numpy). Lean path (data.fast_decode): decode
-the JPEG reduced by f = 2, 4, 8 when the crop shrinks the person that much, warp the uint8 crop,
-normalise and draw the heatmaps on the device (semipose.data.batch_prep.prepare_batch).
+only the region of the JPEG the crop reads, reduced by f = 2, 4, 8 when the crop shrinks the
+person that much, warp the uint8 crop, normalise and draw the heatmaps on the device
+(semipose.data.batch_prep.prepare_batch).
 
 Stated bounds, on synthetic 640x480 JPEGs:
-- f = 1: crops are bit-identical to those of the full decode (OpenCV's and PIL's libjpeg-turbo
-  decode the same pixels).
+- f = 1: the decoded region holds the full decode's pixels (tests/test_jpeg_region.py), and the
+  crop warped from it differs from the full-image crop only where OpenCV's fixed-point warp rounds
+  the shifted affine differently: at most 1 grey level, in under 0.1 % of the crop's values.
 - reduced decode vs the box-averaged full image (the ideal reduction, cv2.INTER_AREA by exactly f)
   warped with our pixel convention: mean absolute difference <= 1.5 grey levels per crop, and the
   naive convention x_red = x / f is always further off (it shifts the crop by (f - 1) / 2 pixels).
@@ -80,7 +82,8 @@ def test_crops_match_the_straightforward_path_at_256x192(synth_dir):
         assert full_decode_difference.max() <= 1 and full_decode_difference.mean() < 0.01
         crop = _hwc(fast)
         if factor == 1:
-            np.testing.assert_array_equal(crop, _hwc(plain))
+            region_difference = np.abs(crop - _hwc(plain))
+            assert region_difference.max() <= 1 and (region_difference > 0).mean() < 1e-3
         else:
             window = cv2.createHanningWindow((crop.shape[1], crop.shape[0]), cv2.CV_64F)
             (shift_x, shift_y), _ = cv2.phaseCorrelate(crop.mean(axis=2), reference.mean(axis=2), window)

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from semipose import geometry
+from semipose.data import jpeg_region
 from semipose.data.errors import ImageReadError
 
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -65,16 +67,60 @@ def read_image_rgb_reduced(path: Union[str, Path], max_factor: int, apply_exif: 
     """
     path = Path(path)
     with _open(path, max_pixels) as image:
-        reducible = image.format == "JPEG" and (not apply_exif or _exif_orientation(image) == 1)
-        factor = _reduction_factor(image.size, max_factor) if reducible else 1
-        if reducible and image.mode in ("RGB", "L"):
-            pixels = _decode_complete_jpeg_cv2(path, factor)
+        return _read_reduced(path, image, max_factor, apply_exif)
+
+
+def read_image_rgb_window(path: Union[str, Path], max_factor: int, window, apply_exif: bool = True,
+                          max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels, image_to_pixels): the part of the image inside `window` = (x0, y0, x1, y1) (full-image
+    pixels, e.g. `geometry.source_window` of a crop), decoded at 1/f as `read_image_rgb_reduced`,
+    and the 2x3 affine from full-image pixels to the returned array's.
+
+    Only JPEGs are cut, by region-of-interest decoding (semipose.data.jpeg_region); where that is
+    unavailable, for other formats and for files that need an EXIF turn, the returned pixels are
+    the whole (reduced) image. A warp through `image_to_pixels` gives the same crop either way.
+    """
+    path = Path(path)
+    with _open(path, max_pixels) as image:
+        if _reducible_jpeg(image, apply_exif) and image.mode in ("RGB", "L") and jpeg_region.available():
+            factor = _reduction_factor(image.size, max_factor)
+            region = _pixel_region(window, image.size, factor)
+            data = _complete_jpeg_bytes(path)
+            pixels = None if region is None or data is None else jpeg_region.decode_jpeg_region(data, factor, region)
             if pixels is not None:
-                return pixels, factor
-        if factor > 1:
-            image.draft(image.mode, (image.width // factor, image.height // factor))
-            factor = int(image.decoderconfig[0]) if image.decoderconfig else 1
-        return _decode(path, image, apply_exif), factor
+                shift = np.array([[1.0, 0.0, -region[0]], [0.0, 1.0, -region[1]]])
+                return pixels, geometry.compose(shift, reduction_affine(factor))
+        pixels, factor = _read_reduced(path, image, max_factor, apply_exif)
+        return pixels, reduction_affine(factor)
+
+
+def _read_reduced(path: Path, image: Image.Image, max_factor: int, apply_exif: bool) -> tuple[np.ndarray, int]:
+    reducible = _reducible_jpeg(image, apply_exif)
+    factor = _reduction_factor(image.size, max_factor) if reducible else 1
+    if reducible and image.mode in ("RGB", "L"):
+        pixels = _decode_complete_jpeg_cv2(path, factor)
+        if pixels is not None:
+            return pixels, factor
+    if factor > 1:
+        image.draft(image.mode, (image.width // factor, image.height // factor))
+        factor = int(image.decoderconfig[0]) if image.decoderconfig else 1
+    return _decode(path, image, apply_exif), factor
+
+
+def _reducible_jpeg(image: Image.Image, apply_exif: bool) -> bool:
+    return image.format == "JPEG" and (not apply_exif or _exif_orientation(image) == 1)
+
+
+def _pixel_region(window, size: tuple[int, int], factor: int):
+    """(x, y, w, h) in pixels of the 1/factor image covering `window` (full-image pixels), clipped
+    to that image's ceil(W / f) x ceil(H / f); None when nothing of the window is inside."""
+    (x0, y0), (x1, y1) = geometry.apply_to_points(reduction_affine(factor), np.reshape(window, (2, 2)))
+    width, height = (-(-side // factor) for side in size)
+    left, top = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
+    right, bottom = min(int(np.ceil(x1)) + 1, width), min(int(np.ceil(y1)) + 1, height)
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right - left, bottom - top
 
 
 def reduction_affine(factor: int) -> np.ndarray:
@@ -150,12 +196,19 @@ _CV2_FLAGS = {1: _CV2_RGB, 2: _CV2_RGB | cv2.IMREAD_REDUCED_GRAYSCALE_2,  # the 
 
 
 def _decode_complete_jpeg_cv2(path: Path, factor: int):
-    """The decoded pixels, or None when the file does not end with the JPEG end-of-image marker:
-    OpenCV decodes a truncated file with a warning where PIL raises, so those go through PIL."""
+    """The decoded pixels, or None for a file that does not end with the JPEG end-of-image marker."""
+    data = _complete_jpeg_bytes(path)
+    return None if data is None else cv2.imdecode(data, _CV2_FLAGS[factor])
+
+
+def _complete_jpeg_bytes(path: Path):
+    """The file's bytes, or None when they do not end with the JPEG end-of-image marker: OpenCV and
+    a region decode would use a truncated file (grey-padded, or cut before the damage) where PIL
+    raises, so those files go through PIL and fail with its message."""
     data = np.fromfile(path, dtype=np.uint8)
     if len(data) < 4 or data[-2] != 0xFF or data[-1] != 0xD9:
         return None
-    return cv2.imdecode(data, _CV2_FLAGS[factor])
+    return data
 
 
 def _exif_orientation(image: Image.Image) -> int:

@@ -3,8 +3,9 @@
 Randomness is keyed by (seed, draw) rather than by worker state, so a sample's augmentation does
 not depend on the number of workers, and a resumed run draws exactly what it would have drawn.
 
-The workers do only what must happen per image: decode (at 1/2, 1/4 or 1/8 of the size when the
-crop shrinks the person that much: `data.fast_decode`) and warp to the input size in uint8.
+The workers do only what must happen per image: decode the part of the JPEG the crop reads (at
+1/2, 1/4 or 1/8 of the size when the crop shrinks the person that much: `data.fast_decode`) and
+warp it to the input size in uint8.
 Normalisation and the Gaussian heatmaps are made on the device for the whole batch
 (semipose.data.batch_prep.prepare_batch), so a worker holds and ships 1 byte per crop pixel.
 """
@@ -22,7 +23,7 @@ from semipose.config import DataConfig
 # Re-exported: the normalisation constants (augment/randaugment.py) and the drawing helper.
 from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401
 from semipose.data.batch_prep import image_to_uint8 as denormalise_image  # noqa: F401
-from semipose.data.images import read_image_rgb, read_image_rgb_reduced, reduction_affine
+from semipose.data.images import read_image_rgb, read_image_rgb_reduced, read_image_rgb_window
 from semipose.data.keypoints import KeypointMeta
 
 DECODE_FACTORS = (8, 4, 2)
@@ -78,15 +79,17 @@ class TopDownDataset(Dataset):
         return self._make_sample(record, rng)
 
     def _crop(self, record, image_to_input) -> np.ndarray:
-        """The (H, W, 3) uint8 input crop; with data.fast_decode the image is decoded reduced when
-        the crop allows it, and the affine is adjusted by the exact reduction."""
+        """The (H, W, 3) uint8 input crop. With data.fast_decode only the region the crop reads is
+        decoded, reduced when the crop allows it; the affine follows the exact cut and reduction."""
         input_wh = self.config.input_size
         if self.config.cache_images:
             return geometry.warp_image(self._full_image(record), image_to_input, input_wh)
-        allowed = decode_reduction(image_to_input) if self.config.fast_decode else 1
-        image, factor = read_image_rgb_reduced(record.image_path, allowed)
-        reduced_to_input = geometry.compose(image_to_input, geometry.invert(reduction_affine(factor)))
-        return geometry.warp_image(image, reduced_to_input, input_wh)
+        if not self.config.fast_decode:
+            return geometry.warp_image(read_image_rgb_reduced(record.image_path, 1)[0], image_to_input, input_wh)
+        window = geometry.source_window(image_to_input, input_wh)
+        pixels, image_to_pixels = read_image_rgb_window(record.image_path, decode_reduction(image_to_input), window)
+        return geometry.warp_image(pixels, geometry.compose(image_to_input, geometry.invert(image_to_pixels)),
+                                   input_wh)
 
     def _full_image(self, record) -> np.ndarray:
         if record.image_path not in self._cache:
