@@ -18,6 +18,7 @@ from semipose import geometry
 from semipose.data import jpeg_region
 from semipose.data.errors import ImageReadError
 from semipose.data.images import read_image_rgb, read_image_rgb_window
+from tests.conftest import SHARED_DATA
 
 needs_helper = pytest.mark.skipif(not jpeg_region.available(),
                                   reason="C helper _jpeg_region not built (no compiler or libjpeg headers)")
@@ -149,3 +150,26 @@ def test_without_the_helper_the_window_read_is_the_whole_reduced_image(tmp_path)
         pixels, image_to_pixels = read_image_rgb_window(path, 2, (100, 100, 200, 200))
     np.testing.assert_array_equal(pixels, cv2.imdecode(np.fromfile(path, dtype=np.uint8), REDUCED[2]))
     np.testing.assert_allclose(image_to_pixels, [[0.5, 0, -0.25], [0, 0.5, -0.25]])
+
+
+@needs_helper
+@pytest.mark.shared_data
+def test_real_coco_photos_decode_the_same_in_any_region():
+    folder = SHARED_DATA / "coco_mini" / "val2017"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present (real photos exist only on the project's machines)")
+    rng = np.random.default_rng(0)
+    checked = 0
+    for path in sorted(folder.glob("*.jpg"))[:40]:
+        data = np.fromfile(path, dtype=np.uint8)
+        for factor in (1, 2):
+            full = cv2.imdecode(data, REDUCED[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+            height, width = full.shape[:2]
+            x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+            w, h = int(rng.integers(1, width - x + 1)), int(rng.integers(1, height - y + 1))
+            pixels = jpeg_region.decode_jpeg_region(data, factor, (x, y, w, h))
+            if pixels is None:  # CMYK or damaged: the caller decodes whole
+                continue
+            np.testing.assert_array_equal(pixels, full[y:y + h, x:x + w], err_msg=f"{path.name} {(x, y, w, h)}")
+            checked += 1
+    assert checked >= 60
