@@ -2,10 +2,11 @@
 
     python benchmarks/left_right_swaps.py runs/synth_supervised [key.sub=value ...]
 
-For each person, the body joints (shoulders to ankles) are scored twice: as predicted and with
-every left/right pair swapped. A person counts as "swapped" when the swapped prediction is closer
-to the ground truth in total. Printed overall, for people whose nose is visible (roughly facing
-the camera) and for the rest, with the median joint error in units of the person's box height.
+For each person, the body joints (shoulders to ankles, found by name in the dataset's keypoint
+layout) are scored twice: as predicted and with every left/right pair swapped. A person counts as
+"swapped" when the swapped prediction is closer to the ground truth in total. Printed overall,
+and, for layouts with a nose, for people whose nose is visible (roughly facing the camera) and
+for the rest, with the median joint error in units of the person's box height.
 """
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ import json
 import numpy as np
 
 
-def swap_statistics(predicted: np.ndarray, records, flip_permutation) -> dict:
-    body = slice(5, 17)
+BODY_PARTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+
+
+def swap_statistics(predicted: np.ndarray, records, names, flip_permutation) -> dict:
+    body = np.array([any(part in name.lower() for part in BODY_PARTS) for name in names])
+    nose = names.index("nose") if "nose" in names else None
     swapped_better, face_visible, errors = [], [], []
     for points, record in zip(predicted, records):
         truth = np.asarray(record.keypoints, dtype=np.float64).reshape(-1, 3)
@@ -26,13 +31,18 @@ def swap_statistics(predicted: np.ndarray, records, flip_permutation) -> dict:
         error_swapped = np.linalg.norm(points[flip_permutation, :2] - truth[:, :2], axis=1) / height
         keep = labelled[body]
         swapped_better.append(error_swapped[body][keep].sum() < error[body][keep].sum())
-        face_visible.append(truth[0, 2] == 2)
+        face_visible.append(nose is not None and truth[nose, 2] == 2)
         errors.append(np.where(labelled, error, np.nan))
     swapped_better, face_visible = np.array(swapped_better), np.array(face_visible)
-    return {"people": len(records), "swapped": float(swapped_better.mean()),
-            "swapped_face_visible": float(swapped_better[face_visible].mean()),
-            "swapped_face_hidden": float(swapped_better[~face_visible].mean()),
+    by_face = {} if nose is None else {"swapped_face_visible": _share(swapped_better[face_visible]),
+                                       "swapped_face_hidden": _share(swapped_better[~face_visible])}
+    return {"people": len(records), "swapped": float(swapped_better.mean()), **by_face,
             "median_error_over_height": float(np.nanmedian(np.array(errors)))}
+
+
+def _share(flags: np.ndarray):
+    """Fraction of True, None for an empty group (JSON null rather than NaN)."""
+    return float(flags.mean()) if len(flags) else None
 
 
 def main():
@@ -45,7 +55,8 @@ def main():
     config = load_config(f"{args.run_dir}/config.yaml", args.overrides)
     val, _ = build_validation(config.data)
     predicted = np.asarray(Predictor(config, f"{args.run_dir}/last.pt").predict_records(val.records)["keypoints"])
-    print(json.dumps(swap_statistics(predicted, val.records, list(val.meta.flip_permutation())), indent=1))
+    print(json.dumps(swap_statistics(predicted, val.records, list(val.meta.names),
+                                     list(val.meta.flip_permutation())), indent=1))
 
 
 if __name__ == "__main__":
