@@ -173,3 +173,10 @@ def test_real_coco_photos_decode_the_same_in_any_region():
             np.testing.assert_array_equal(pixels, full[y:y + h, x:x + w], err_msg=f"{path.name} {(x, y, w, h)}")
             checked += 1
     assert checked >= 60
+
+
+@needs_helper
+def test_a_refused_region_says_why_at_debug_level(caplog):
+    with caplog.at_level("DEBUG", logger="semipose"):
+        assert jpeg_region.decode_jpeg_region(_jpeg(_picture()), 1, (200, 0, 10, 10)) is None
+    assert "not inside the 203x157 image" in caplog.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.machinery
+import logging
 import os
 from pathlib import Path
 from typing import Optional
@@ -18,6 +19,7 @@ from typing import Optional
 import numpy as np
 
 _MESSAGE_SIZE = 200
+log = logging.getLogger("semipose")
 
 
 def _load_decoder():
@@ -70,7 +72,10 @@ def decode_jpeg_region(data: np.ndarray, factor: int, region) -> Optional[np.nda
     message = ctypes.create_string_buffer(_MESSAGE_SIZE)
     status = _DECODE(data.ctypes.data, data.size, int(factor), x, y, width, height, pixels.ctypes.data,
                      message, _MESSAGE_SIZE)
-    return pixels if status == 0 else None
+    if status != 0:  # expected for CMYK files and the like, so only at debug level
+        log.debug("region decode refused (%s); decoding the whole file", message.value.decode(errors="replace"))
+        return None
+    return pixels
 
 
 if __name__ == "__main__":
