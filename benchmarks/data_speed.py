@@ -43,8 +43,8 @@ from torch.utils.data import default_collate
 
 from semipose import geometry
 from semipose.api import load_config
-from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD, prepare_batch
 from semipose.data import jpeg_region
+from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD, prepare_batch
 from semipose.data.build import build_datasets
 from semipose.data.synth import generate_dataset
 from semipose.data.topdown import TopDownDataset, decode_reduction

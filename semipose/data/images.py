@@ -67,7 +67,8 @@ def read_image_rgb_reduced(path: Union[str, Path], max_factor: int, apply_exif: 
     """
     path = Path(path)
     with _open(path, max_pixels) as image:
-        return _read_reduced(path, image, max_factor, apply_exif)
+        reducible, factor = _reduction_plan(image, max_factor, apply_exif)
+        return _read_reduced(path, image, reducible, factor, apply_exif)
 
 
 def read_image_rgb_window(path: Union[str, Path], max_factor: int, window, apply_exif: bool = True,
@@ -82,21 +83,26 @@ def read_image_rgb_window(path: Union[str, Path], max_factor: int, window, apply
     """
     path = Path(path)
     with _open(path, max_pixels) as image:
-        if _reducible_jpeg(image, apply_exif) and image.mode in ("RGB", "L") and jpeg_region.available():
-            factor = _reduction_factor(image.size, max_factor)
+        reducible, factor = _reduction_plan(image, max_factor, apply_exif)
+        if reducible and image.mode in ("RGB", "L") and jpeg_region.available():
             region = _pixel_region(window, image.size, factor)
             data = _complete_jpeg_bytes(path)
             pixels = None if region is None or data is None else jpeg_region.decode_jpeg_region(data, factor, region)
             if pixels is not None:
                 shift = np.array([[1.0, 0.0, -region[0]], [0.0, 1.0, -region[1]]])
                 return pixels, geometry.compose(shift, reduction_affine(factor))
-        pixels, factor = _read_reduced(path, image, max_factor, apply_exif)
+        pixels, factor = _read_reduced(path, image, reducible, factor, apply_exif)
         return pixels, reduction_affine(factor)
 
 
-def _read_reduced(path: Path, image: Image.Image, max_factor: int, apply_exif: bool) -> tuple[np.ndarray, int]:
-    reducible = _reducible_jpeg(image, apply_exif)
-    factor = _reduction_factor(image.size, max_factor) if reducible else 1
+def _reduction_plan(image: Image.Image, max_factor: int, apply_exif: bool) -> tuple[bool, int]:
+    """(reducible, f): DCT scaling applies to JPEGs that need no EXIF turn; f as _reduction_factor."""
+    reducible = image.format == "JPEG" and (not apply_exif or _exif_orientation(image) == 1)
+    return reducible, (_reduction_factor(image.size, max_factor) if reducible else 1)
+
+
+def _read_reduced(path: Path, image: Image.Image, reducible: bool, factor: int,
+                  apply_exif: bool) -> tuple[np.ndarray, int]:
     if reducible and image.mode in ("RGB", "L"):
         pixels = _decode_complete_jpeg_cv2(path, factor)
         if pixels is not None:
@@ -105,10 +111,6 @@ def _read_reduced(path: Path, image: Image.Image, max_factor: int, apply_exif: b
         image.draft(image.mode, (image.width // factor, image.height // factor))
         factor = int(image.decoderconfig[0]) if image.decoderconfig else 1
     return _decode(path, image, apply_exif), factor
-
-
-def _reducible_jpeg(image: Image.Image, apply_exif: bool) -> bool:
-    return image.format == "JPEG" and (not apply_exif or _exif_orientation(image) == 1)
 
 
 def _pixel_region(window, size: tuple[int, int], factor: int):
