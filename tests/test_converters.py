@@ -96,11 +96,40 @@ def test_lsp_hand_built_flags_layouts_and_outside_joints(tmp_path):
     keypoints = np.array(lsp_to_coco(mat, image_dir)["annotations"][0]["keypoints"]).reshape(14, 3)
     np.testing.assert_allclose(keypoints[0], [10, 20, 2])
     assert keypoints[3, 2] == 1 and list(keypoints[5]) == [0, 0, 0]
-    extended = lsp_to_coco(mat, image_dir, flag_visible_is_zero=False)["annotations"][0]
-    assert np.array(extended["keypoints"]).reshape(14, 3)[3, 2] == 2  # flag 1 = visible there
+    extended = lsp_to_coco(mat, image_dir, extended=True, image_name="im{:04d}.jpg")["annotations"][0]
+    extended_keypoints = np.array(extended["keypoints"]).reshape(14, 3)
+    assert extended_keypoints[3, 2] == 2                       # flag 1 = visible there
+    assert list(extended_keypoints[0]) == [0, 0, 0]            # flag 0 = nobody placed it
     scipy.io.savemat(str(mat), {"joints": joints.transpose(1, 0, 2)})  # LSP-extended layout
     again = lsp_to_coco(mat, image_dir)["annotations"][0]["keypoints"]
     np.testing.assert_allclose(again, keypoints.reshape(-1))
+
+
+def test_lsp_extended_five_digit_names_and_unplaced_joints(tmp_path):
+    person = np.stack([np.linspace(11, 24, 14), np.linspace(21, 47, 14), np.ones(14)], axis=1)
+    person[4] = [0.0, -26.1, 0.0]   # as in LSPET: a joint nobody placed
+    image_dir = tmp_path / "images"
+    image_dir.mkdir()
+    for n in (1, 2):
+        Image.new("RGB", (40, 60)).save(image_dir / f"im{n:05d}.jpg")
+    scipy.io.savemat(str(tmp_path / "joints.mat"), {"joints": np.stack([person, person], axis=2)})
+    coco = lsp_to_coco(tmp_path / "joints.mat", image_dir, extended=True)
+    assert [image["file_name"] for image in coco["images"]] == ["im00001.jpg", "im00002.jpg"]
+    keypoints = np.array(coco["annotations"][1]["keypoints"]).reshape(14, 3)
+    assert list(keypoints[4]) == [0, 0, 0] and (keypoints[np.arange(14) != 4, 2] == 2).all()
+    x, y, w, h = coco["annotations"][1]["bbox"]
+    assert y >= 20 - 0.1 * 26 - 1e-6   # the box ignores the unplaced joint at y = -27
+    with pytest.raises(ValueError, match="image name pattern"):
+        lsp_to_coco(tmp_path / "joints.mat", image_dir, extended=True, image_name="im.jpg")
+
+
+@pytest.mark.shared_data
+def test_lspet_real_file(tmp_path):
+    lspet = _need(DATA / "lspet" / "joints.mat")
+    coco = lsp_to_coco(lspet, lspet.parent / "images", extended=True)
+    assert len(coco["annotations"]) == 10000
+    visible = np.array([a["keypoints"] for a in coco["annotations"]]).reshape(-1, 14, 3)[:, :, 2] > 0
+    assert 0.85 < visible.mean() < 0.9   # the README: 88 % of joints flagged visible
 
 
 @pytest.mark.parametrize("joints, match", [

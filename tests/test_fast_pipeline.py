@@ -142,7 +142,7 @@ def test_unlabelled_samples_get_zero_targets(synth_dir):
     dataset, data = _datasets(synth_dir, (96, 128), fast=True, labelled=False)
     batch = prepare_batch(default_collate([dataset[(i, i)] for i in range(4)]), data, "cpu")
     assert batch["heatmaps"].abs().max() == 0 and batch["target_weight"].abs().max() == 0
-    assert batch["image"].dtype == torch.float32 and batch["keypoints"][..., 2].max() > 0
+    assert batch["image"].dtype == torch.float32 and batch["keypoints"].abs().max() == 0
 
 
 def test_prepare_batch_keeps_float_images_and_sets_the_memory_format():
@@ -207,3 +207,20 @@ def test_broken_jpegs_raise_the_same_errors(tmp_path):
         with pytest.raises(ImageReadError) as reduced:
             read_image_rgb_reduced(path, 4)
         assert str(reduced.value) == str(plain.value) and str(path) in str(plain.value)
+
+
+def test_unlabelled_stream_carries_no_labels(synth_dir):
+    """data.unlabelled may point at an annotated json (LSPET): only its boxes may be used."""
+    from semipose.data.build import build_datasets
+    config = load_config(None, [f"data.train.images={synth_dir}/images/train",
+                                f"data.train.json={synth_dir}/annotations/train.json",
+                                f"data.val.images={synth_dir}/images/val",
+                                f"data.val.json={synth_dir}/annotations/val.json",
+                                f"data.unlabelled.images={synth_dir}/images/train",
+                                f"data.unlabelled.json={synth_dir}/annotations/train.json",
+                                "data.num_labelled=8", "data.half_body_prob=1.0", "data.input_size=[48,64]"])
+    bundle = build_datasets(config.data, seed=0, need_unlabelled=True)
+    labelled, unlabelled = bundle.labelled[(0, 0)], bundle.unlabelled[(0, 0)]
+    assert labelled["keypoints"][:, 2].sum() > 0 and labelled["target_weight"].sum() > 0
+    assert unlabelled["keypoints"].abs().sum() == 0 and unlabelled["target_weight"].sum() == 0
+    assert unlabelled["image"].float().std() > 0    # the person's crop is still there

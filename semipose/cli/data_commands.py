@@ -29,12 +29,16 @@ def _add_convert_arguments(parser):
     parser.add_argument("images", help="the image folder the annotations refer to")
     parser.add_argument("out", help="COCO keypoint json to write")
     parser.add_argument("--lsp-extended", action="store_true",
-                        help="LSP-extended flag convention (1 = visible) instead of the original release's")
+                        help="lsp: LSP-extended (LSPET): flag 1 = visible, 0 = not annotated, files im00001.jpg")
+    parser.add_argument("--image-name", default=None,
+                        help="lsp: file-name pattern of image n (default im{:04d}.jpg, LSPET im{:05d}.jpg)")
 
 
 def _run_convert(args):
     from semipose.data.converters import CONVERTERS
-    options = {"flag_visible_is_zero": not args.lsp_extended} if args.format == "lsp" else {}
+    if args.format != "lsp" and (args.lsp_extended or args.image_name):
+        raise SystemExit("convert: --lsp-extended and --image-name are options of the lsp format")
+    options = {"extended": args.lsp_extended, "image_name": args.image_name} if args.format == "lsp" else {}
     coco = CONVERTERS[args.format](args.source, args.images, **options)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +70,7 @@ SYNTH = Command("synth", "generate synthetic people (COCO-17 json + images)",
                 _add_synth_arguments, _run_synth)
 CONVERT = Command("convert", "convert LSP / MPII / AI Challenger annotations to COCO json",
                   "examples:\n  semipose convert lsp lsp/joints.mat lsp/images data/lsp.json\n"
+                  "  semipose convert lsp lspet/joints.mat lspet/images data/lspet.json --lsp-extended\n"
                   "  semipose convert mpii mpii/train.json mpii/images data/mpii_train.json",
                   _add_convert_arguments, _run_convert)
 SPLIT = Command("split", "split an annotated set into labelled and unlabelled people",

@@ -54,7 +54,8 @@ class TopDownDataset(Dataset):
     """Person records -> training or evaluation samples (see docs/architecture.md for the keys).
 
     `augment` turns on the easy-view jitter (scale, rotation, flip, half body); `labelled` False
-    yields zero target weights (the unlabelled stream). Index with an int (evaluation, no randomness) or
+    is the unlabelled stream: only the person's box is used, its samples carry zero keypoints and
+    zero target weights, so no label can reach a semi-supervised loss (LSPET's joints, say). Index with an int (evaluation, no randomness) or
     with (index, draw) pairs from `semipose.engine.streams` (training).
     """
 
@@ -99,6 +100,8 @@ class TopDownDataset(Dataset):
     def _make_sample(self, record, rng) -> dict:
         input_wh = self.config.input_size
         keypoints = np.asarray(record.keypoints, dtype=np.float64).copy()
+        if not self.labelled:
+            keypoints[:] = 0.0
         center, size = self._person_region(record, keypoints, rng)
         rotation, flip = 0.0, False
         if rng is not None and self.augment:
@@ -108,7 +111,7 @@ class TopDownDataset(Dataset):
         image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
         crop = self._crop(record, image_to_input)
 
-        crop_keypoints = geometry.apply_to_points(image_to_input, keypoints)
+        crop_keypoints = geometry.apply_to_points(image_to_input, keypoints) * self.labelled
         if flip:
             crop_keypoints = crop_keypoints[self.flip_permutation]
         return {

@@ -1,17 +1,20 @@
 """Leeds Sports Pose joints.mat -> COCO keypoint dict.
 
 joints.mat holds `joints`, float, shape (3, 14, N) in the original LSP release ((14, 3, N) in
-LSP-extended): x, y 1-based (MATLAB), then a flag. In the original release flag 0 = visible,
-1 = occluded; LSP-extended uses the opposite (pass flag_visible_is_zero=False).
-Every joint is annotated, occluded ones with an estimated position, so v = 2 (visible) or
-1 (occluded); a joint outside the image becomes v = 0 with x = y = 0. Image n (1-based) is
-`image_name.format(n)`, im0001.jpg ... by default. The box is the joints' box grown by
-`padding` x its size on each side, clipped to the image. No OKS sigmas: LSP is PCK-only.
+LSP-extended): x, y 1-based (MATLAB), then a flag.
+- Original release: flag 0 = visible, 1 = occluded; every joint has a position (occluded ones
+  estimated), so v = 2 or 1.
+- LSP-extended (LSPET, 10,000 people, `extended=True`): flag 1 = visible, and flag 0 marks joints
+  nobody placed (their coordinates are <= 0), so v = 2 or 0. Its files have five digits.
+A joint outside the image becomes v = 0 with x = y = 0. Image n (1-based) is
+`image_name.format(n)`: im0001.jpg ... (LSP), im00001.jpg ... (LSPET). The box is the joints'
+box grown by `padding` x its size on each side, clipped to the image. No OKS sigmas: LSP is
+PCK-only.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 import scipy.io
@@ -25,20 +28,28 @@ from semipose.data.keypoints import LSP14
 PathLike = Union[str, Path]
 
 
-def lsp_to_coco(joints_mat: PathLike, image_dir: PathLike, flag_visible_is_zero: bool = True,
-                padding: float = 0.1, image_name: str = "im{:04d}.jpg") -> dict:
+LSP_IMAGE_NAME = "im{:04d}.jpg"
+LSPET_IMAGE_NAME = "im{:05d}.jpg"
+
+
+def lsp_to_coco(joints_mat: PathLike, image_dir: PathLike, extended: bool = False,
+                padding: float = 0.1, image_name: Optional[str] = None) -> dict:
+    """extended=False: the original LSP release; True: LSP-extended (flag 1 = visible, 0 = not annotated)."""
     image_dir = Path(image_dir)
+    image_name = image_name or (LSPET_IMAGE_NAME if extended else LSP_IMAGE_NAME)
+    check_image_name(image_name)
     joints = load_lsp_joints(joints_mat)
     images, annotations = [], []
     for index, person in enumerate(joints):
         number = index + 1
         file_name = image_name.format(number)
         image_wh = image_size(image_dir / file_name)
-        keypoints = lsp_keypoints(person, image_wh, flag_visible_is_zero)
+        keypoints = lsp_keypoints(person, image_wh, extended)
         bbox = box_around(keypoints[keypoints[:, 2] > 0, :2], padding, image_wh)
         images.append(coco_image(number, file_name, image_wh))
         annotations.append(coco_annotation(number, number, keypoints, bbox))
-    return finish_coco(images, annotations, LSP14, "Leeds Sports Pose (converted by semipose)",
+    title = "Leeds Sports Pose extended" if extended else "Leeds Sports Pose"
+    return finish_coco(images, annotations, LSP14, f"{title} (converted by semipose)",
                        image_dir, str(joints_mat))
 
 
@@ -72,11 +83,22 @@ def load_lsp_joints(joints_mat: PathLike) -> np.ndarray:
     return joints
 
 
-def lsp_keypoints(person: np.ndarray, image_wh: tuple[int, int],
-                  flag_visible_is_zero: bool) -> np.ndarray:
+def check_image_name(image_name: str) -> None:
+    """The file-name pattern must turn an image number into a name: 'im{:05d}.jpg'."""
+    try:
+        if image_name.format(1) == image_name.format(2):
+            raise ValueError("it ignores the number")
+    except (IndexError, KeyError, ValueError) as error:
+        raise ValueError(f"bad image name pattern {image_name!r} ({error}): expected a Python format "
+                         f"string with one number field, e.g. {LSPET_IMAGE_NAME!r}") from None
+
+
+def lsp_keypoints(person: np.ndarray, image_wh: tuple[int, int], extended: bool) -> np.ndarray:
     """(14, 3) x, y 1-based, flag -> COCO (14, 3) 0-based x, y and v in {0, 1, 2}."""
     xy = person[:, :2] - 1.0  # MATLAB 1-based -> pixel centres at 0..W-1
-    visible = (person[:, 2] == 0) if flag_visible_is_zero else (person[:, 2] != 0)
-    v = np.where(visible, 2.0, 1.0)
+    if extended:
+        v = np.where(person[:, 2] != 0, 2.0, 0.0)
+    else:
+        v = np.where(person[:, 2] == 0, 2.0, 1.0)
     v[~inside_image(xy, image_wh)] = 0.0
     return zero_unlabelled(np.concatenate([xy, v[:, None]], axis=1))
