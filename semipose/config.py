@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from semipose.augment.jitter import AffineJitter
+from semipose.config_rules import ConfigValueError, check_config
 
-
-class ConfigValueError(ValueError):
-    """A config value that parses but makes no sense (negative learning rate, ...)."""
+__all__ = ["Config", "ConfigValueError"]  # + the section dataclasses below
 
 
 @dataclass
@@ -52,15 +51,6 @@ class DataConfig:
     cache_images: bool = False                      # keep decoded images in memory (small sets)
     fast_decode: bool = True                        # decode JPEGs at 1/2..1/8 size when the crop shrinks that much
 
-    def validate(self):
-        if self.heatmap_stride <= 0 or any(s % self.heatmap_stride for s in self.input_size):
-            raise ConfigValueError(f"data.input_size {list(self.input_size)} must be a positive multiple of "
-                                   f"data.heatmap_stride {self.heatmap_stride}")
-        if self.sigma <= 0 or self.padding <= 0:
-            raise ConfigValueError("data.sigma and data.padding must be positive")
-        if self.num_labelled is not None and self.num_labelled <= 0:
-            raise ConfigValueError(f"data.num_labelled must be positive, got {self.num_labelled}")
-        self.easy.validate()
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
@@ -112,15 +102,11 @@ class MethodConfig:
     foreground_weight: Optional[float] = None             # consistency: up-weight foreground pixels
     distill_views: int = 4                                # datadistill: augmentations per image
 
-    def validate(self):
-        if self.unsup_weight < 0:
-            raise ConfigValueError(f"method.unsup_weight must be >= 0, got {self.unsup_weight}")
-
 
 @dataclass
 class TrainConfig:
     epochs: int = 100
-    iterations: Optional[int] = None         # overrides epochs when set
+    iterations: Optional[int] = None         # >= 1: count iterations instead of epochs; null: use epochs
     batch_size: int = 32                     # labelled people per step
     unlabelled_batch_size: Optional[int] = None   # default: equal to batch_size (the paper)
     lr: float = 1e-3
@@ -130,8 +116,8 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     device: str = "cpu"
-    val_every: int = 1                       # epochs (or iterations when `iterations` is set)
-    checkpoint_every: int = 1                # same unit
+    val_every: int = 1                       # epochs (or iterations when `iterations` is set); 0: at the end only
+    checkpoint_every: int = 1                # same unit; 0: at the end only
     log_every: int = 20                      # iterations
     keep_checkpoints: int = 2
     run_dir: str = "runs/default"
@@ -145,16 +131,6 @@ class TrainConfig:
     compile: bool = False                    # torch.compile each network (in place: checkpoint keys unchanged)
     sync_bn: bool = False                    # SyncBatchNorm across processes (CUDA only)
     dist_timeout_s: int = 1800               # a collective waiting longer than this fails the run
-
-    def validate(self):
-        if self.dist_timeout_s <= 0:
-            raise ConfigValueError(f"train.dist_timeout_s must be positive, got {self.dist_timeout_s}")
-        if self.lr <= 0:
-            raise ConfigValueError(f"train.lr must be positive, got {self.lr}")
-        if self.batch_size <= 0 or (self.unlabelled_batch_size or 1) <= 0:
-            raise ConfigValueError("train.batch_size and train.unlabelled_batch_size must be positive")
-        if self.epochs <= 0 and not self.iterations:
-            raise ConfigValueError("train.epochs (or train.iterations) must be positive")
 
 
 @dataclass
@@ -187,3 +163,6 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+
+    def validate(self):
+        check_config(self)  # every value rule of a run, before any data is read (config_rules.py)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import re
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -27,8 +29,43 @@ class ConfigError(ValueError):
         self.key = key
 
 
+MAX_YAML_BYTES = 1_000_000     # a config is a few kB; anything near this is not a config
+MAX_YAML_NODES = 100_000       # values after alias expansion (an "alias bomb" expands to billions)
+MAX_YAML_DEPTH = 50            # nested mappings / lists (a config nests 4 deep)
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict, _REPR.maxlevel = 80, 80, 8, 6, 3
+
+
+def short_repr(value: Any, limit: int = 200) -> str:
+    """repr() for messages, bounded in time and length however large the value is."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class _SafeLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that also reads `1e-3` as a float (YAML 1.2) instead of the string '1e-3'."""
+    """yaml.SafeLoader that also reads `1e-3` as a float (YAML 1.2) instead of the string '1e-3',
+    refuses a key given twice in one mapping (the later block would silently replace the first),
+    and refuses documents whose aliases expand to more than MAX_YAML_NODES values."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        _count_expanded_nodes(node, {}, set())
+        return node
+
+    def compose_node(self, parent, index):
+        self.depth = getattr(self, "depth", 0) + 1
+        if self.depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"values nested more than {MAX_YAML_DEPTH} deep",
+                                              self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            _refuse_duplicate_keys(self, node)
+        return super().construct_mapping(node, deep=deep)
 
 
 # add_implicit_resolver copies the resolver table first: yaml.SafeLoader itself is untouched
@@ -36,7 +73,40 @@ _EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(\.[0-9_]*)?[eE][-+]?[0-9]+$")
 _SafeLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
 
 
+def _count_expanded_nodes(node, sizes: dict, open_nodes: set) -> int:
+    """Values under `node` with every alias expanded; memoised, so a bomb is measured cheaply."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise yaml.composer.ComposerError(None, None, "an alias refers to a value containing itself",
+                                          node.start_mark)
+    open_nodes.add(id(node))
+    children = node.value if isinstance(node, yaml.SequenceNode) else (
+        [item for pair in node.value for item in pair] if isinstance(node, yaml.MappingNode) else [])
+    size = 1 + sum(_count_expanded_nodes(child, sizes, open_nodes) for child in children)
+    if size > MAX_YAML_NODES:
+        raise yaml.composer.ComposerError(None, None, f"aliases expand to more than {MAX_YAML_NODES} values "
+                                          "(an alias bomb?)", node.start_mark)
+    open_nodes.discard(id(node))
+    sizes[id(node)] = size
+    return size
+
+
+def _refuse_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> None:
+    seen = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"the key {short_repr(key)} appears twice in one "
+                                                    "mapping (the first one would be lost)", key_node.start_mark)
+        seen.add(key)
+
+
 def _yaml_load(text: str) -> Any:
+    if len(text) > MAX_YAML_BYTES:
+        raise yaml.YAMLError(f"{len(text)} characters, more than the {MAX_YAML_BYTES} a config may have")
     return yaml.load(text, Loader=_SafeLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
@@ -52,7 +122,8 @@ def from_dict(cls: type, data: Mapping[str, Any], path: str = "") -> Any:
     naming the full dotted key. Calls `instance.validate()` when the class defines it.
     """
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path or 'config'}: expected a mapping of {cls.__name__} fields, got {data!r}", path)
+        raise ConfigError(f"{path or 'config'}: expected a mapping of {cls.__name__} fields, "
+                          f"got {short_repr(data)}", path)
     hints = typing.get_type_hints(cls)
     fields = {field.name: field for field in dataclasses.fields(cls) if field.init}
     for key in data:
@@ -104,7 +175,8 @@ def _type_name(annotation: Any) -> str:
 
 def _wrong_type(annotation: Any, value: Any, key: str) -> ConfigError:
     expected = _type_name(annotation)
-    return ConfigError(f"config key '{key}': expected {expected}, got {value!r} ({type(value).__name__})", key)
+    return ConfigError(f"config key '{key}': expected {expected}, got {short_repr(value)} ({type(value).__name__})",
+                       key)
 
 
 def _convert(annotation: Any, value: Any, key: str) -> Any:
@@ -118,7 +190,7 @@ def _convert(annotation: Any, value: Any, key: str) -> Any:
     if origin is Literal:
         if any(value == choice and type(value) is type(choice) for choice in args):
             return value
-        raise ConfigError(f"config key '{key}': expected one of {list(args)}, got {value!r}", key)
+        raise ConfigError(f"config key '{key}': expected one of {list(args)}, got {short_repr(value)}", key)
     if origin in (list, tuple) or annotation in (list, tuple):
         return _convert_sequence(annotation, origin or annotation, args, value, key)
     if origin is dict or annotation is dict:
@@ -158,7 +230,7 @@ def _convert_sequence(annotation: Any, origin: type, args: tuple, value: Any, ke
         return tuple(_convert(args[0], item, f"{key}[{i}]") for i, item in enumerate(value))
     if len(value) != len(args):
         expected = f"{len(args)} items ({_type_name(annotation)})"
-        raise ConfigError(f"config key '{key}': expected {expected}, got {len(value)}: {value!r}", key)
+        raise ConfigError(f"config key '{key}': expected {expected}, got {len(value)}: {short_repr(value)}", key)
     return tuple(_convert(t, item, f"{key}[{i}]") for i, (t, item) in enumerate(zip(args, value)))
 
 
@@ -177,8 +249,10 @@ def _convert_scalar(annotation: Any, value: Any, key: str) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif annotation is float:
         if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            value = float(value) if abs(value) < 2**1023 else math.inf  # refused below
         ok = isinstance(value, float)
+        if ok and not math.isfinite(value):
+            raise ConfigError(f"config key '{key}': expected a finite number, got {value}", key)
     elif annotation is Path:
         if isinstance(value, str):
             return Path(value)
@@ -255,17 +329,17 @@ def parse_overrides(items: list[str]) -> dict:
         dotted = dotted.strip()
         parts = dotted.split(".")
         if not sep or not dotted or not all(parts):
-            raise ConfigError(f"override {item!r}: expected key.sub=value")
+            raise ConfigError(f"override {short_repr(item)}: expected key.sub=value")
         try:
             value = _yaml_load(raw)
         except yaml.YAMLError as err:
-            raise ConfigError(f"override {item!r}: value is not valid YAML: {err}") from None
+            raise ConfigError(f"override {short_repr(item)}: value is not valid YAML: {err}") from None
         node = result
         for depth, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 prefix = ".".join(parts[: depth + 1])
-                raise ConfigError(f"override {item!r}: '{prefix}' was already set to a value", key=prefix)
+                raise ConfigError(f"override {short_repr(item)}: '{prefix}' was already set to a value", key=prefix)
         node[parts[-1]] = value
     return result
 

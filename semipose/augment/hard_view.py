@@ -88,7 +88,6 @@ class HardViewBuilder:
     """Builds hard views per `HardViewConfig`: "A", "A+JC", "A+RA", "A+RA+JC" are all configs."""
 
     def __init__(self, config: "HardViewConfig", context: "MethodContext"):
-        config.affine.validate()
         self.config = config
         self.input_wh = tuple(context.input_size)
         self.heatmap_wh = tuple(context.heatmap_size)

@@ -21,11 +21,6 @@ class AffineJitter:
     rotation_prob: float = 0.6
     distribution: Literal["normal", "uniform"] = "normal"
 
-    def validate(self):
-        if self.rotation < 0 or not 0 <= self.scale < 1 or not 0 <= self.rotation_prob <= 1:
-            raise ValueError(f"affine jitter out of range: rotation {self.rotation} must be >= 0, scale "
-                             f"{self.scale} in [0, 1), rotation_prob {self.rotation_prob} in [0, 1]")
-
 
 AFFINE_30 = AffineJitter(rotation=30.0, scale=0.25, rotation_prob=1.0, distribution="uniform")
 AFFINE_60 = AffineJitter(rotation=60.0, scale=0.5, rotation_prob=1.0, distribution="uniform")

@@ -12,6 +12,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from semipose.configtools import short_repr  # noqa: F401 (re-exported for the converters)
 from semipose.data.errors import AnnotationError, ImageReadError
 from semipose.data.images import image_size
 
@@ -212,11 +213,6 @@ def clip_box(box, image_wh) -> Optional[Box]:
     if x2 <= x1 or y2 <= y1:
         return None
     return (x1, y1, x2 - x1, y2 - y1)
-
-
-def short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def is_int(x: Any) -> bool:

@@ -28,7 +28,6 @@ def build_method(config: MethodConfig, context: MethodContext) -> Method:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigValueError(f"method.name: unknown method {config.name!r}, choose one of "
                                f"{', '.join(METHODS)}{hint}")
-    config.validate()
     return METHODS[config.name](config, context)
 
 

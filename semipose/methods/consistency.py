@@ -20,7 +20,6 @@ import torch
 
 from semipose import geometry
 from semipose.augment.hard_view import map_heatmaps_to_hard, sample_easy_to_hard, warp_to_hard
-from semipose.config import ConfigValueError
 from semipose.methods.base import MethodContext, StepOutput
 from semipose.methods.losses import heatmap_mse
 from semipose.methods.supervised import (AugmentRng, Supervised, labelled_loss, require_unlabelled,
@@ -37,8 +36,6 @@ class Consistency(AugmentRng, Supervised):
         self.init_rng(context.seed)
         self.ema_teacher = None
         if config.ema_decay is not None:
-            if not 0.0 <= config.ema_decay < 1.0:
-                raise ConfigValueError(f"method.ema_decay must be in [0, 1), got {config.ema_decay}")
             self.ema_teacher = copy.deepcopy(self.networks["main"]).requires_grad_(False)
 
     def _two_views(self, easy: torch.Tensor):

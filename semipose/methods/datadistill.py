@@ -15,19 +15,12 @@ import torch
 from semipose import codec, geometry
 from semipose.augment.hard_view import HardView, heatmap_easy_to_hard, sample_easy_to_hard, warp_to_hard
 from semipose.augment.jitter import AFFINE_30
-from semipose.config import ConfigValueError
-from semipose.methods.base import MethodContext
 from semipose.methods.pseudopose import PseudoPose
 
 DISTILL_JITTER = AFFINE_30  # teacher-view transforms: the paper's "easy" strength
 
 
 class DataDistill(PseudoPose):
-    def __init__(self, config, context: MethodContext):
-        if config.distill_views < 1:
-            raise ConfigValueError(f"method.distill_views must be >= 1, got {config.distill_views}")
-        super().__init__(config, context)
-
     def _view_affines(self, count: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """(V * N, 2, 3) easy -> view affines, view-major, and which of them mirror the crop (V * N,)."""
         views, input_wh = self.config.distill_views, self.context.input_size

@@ -14,7 +14,7 @@ from .generators import crowd, missing_file, set_annotation, set_keypoint_value,
 from .generators_runtime import (aic_entry, as_json, checkpoint_file, command_line, config_text,
                                  data_config, dataset_writer, mat_file, mpii_entry, pickled_object,
                                  raw_bytes, saved, state_dict_of, truncated_checkpoint, with_file)
-from .outcomes import Case, Loads, exits, raises
+from .outcomes import Case, Loads, Raises, exits, raises
 
 TRAIN = "{tmp}/train.json: "
 CONFIG = "{tmp}/config.yaml"
@@ -58,11 +58,70 @@ CONFIG_CASES = [
     Case("config/override-of-wrong-type", config_text("{}\n", ["train.lr=abc"]),
          config_error("command-line override: config key 'train.lr': expected float, got 'abc' (str)")),
     Case("config/negative-learning-rate-override", config_text("{}\n", ["train.lr=-1"]),
-         config_error(CONFIG + " + command-line overrides: train.lr must be positive, got -1.0")),
+         config_error("command-line override: train.lr must be positive, got -1.0")),
     Case("config/label-split-larger-than-the-dataset", data_config(num_labelled=100),
          raises(AnnotationError, TRAIN + "asked for 100 labelled people but only 4 are usable")),
     Case("config/label-split-of-zero", data_config(num_labelled=0),
          config_error("data.num_labelled must be positive, got 0")),
+]
+
+
+
+def value_rule(override: str, *fragments: str):
+    """A value that parses but means nothing, given on the command line (class 1 of issue 18)."""
+    return Case(f"config/value-rule-{override}", config_text("{}\n", [override]),
+                config_error(*fragments))
+
+
+def alias_bomb(levels: int, width: int = 9) -> str:
+    """`train.lr` as a list of `width ** levels` values, from a few hundred bytes of anchors and aliases."""
+    items = ["&a0 [xxxxxxxxxxxxxxxxxxxxxxxx, yyyyyyyyyyyyyyyyyyyy]"]
+    items += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels)]
+    return "train:\n  lr: [" + ", ".join(items) + "]\n"
+
+
+FROM_OVERRIDE = "command-line override: "
+VALUE_CASES = [
+    value_rule("train.iterations=0", FROM_OVERRIDE + "train.iterations must be >= 1, or null to count "
+               "train.epochs, got 0"),
+    value_rule("train.iterations=-5", "train.iterations must be >= 1", "got -5"),
+    value_rule("train.epochs=0", "train.epochs must be >= 1 (or set train.iterations), got 0"),
+    value_rule("train.log_every=0", "train.log_every must be >= 1, got 0"),
+    value_rule("monitor.every=0", FROM_OVERRIDE + "monitor.every must be >= 1, got 0"),
+    value_rule("data.input_size=[0,0]", "data.input_size [0, 0] must be a positive multiple of "
+               "data.heatmap_stride 4"),
+    value_rule("data.heatmap_stride=0", "data.heatmap_stride must be >= 1, got 0"),
+    value_rule("data.sigma=.nan", "config key 'data.sigma': expected a finite number, got nan"),
+    value_rule("train.lr=.inf", "config key 'train.lr': expected a finite number, got inf"),
+    value_rule("train.lr=1e400", "config key 'train.lr': expected a finite number, got inf"),
+    value_rule("method.rampup=[100,10]", "method.rampup must be [start, end] with end >= start, got [100, 10]"),
+    value_rule("method.ema_decay=1.0", "method.ema_decay must be in (0, 1), got 1.0"),
+    value_rule("method.hard.randaugment.magnitude=40", "method.hard.randaugment.magnitude must be in [0, 30"),
+    value_rule("method.hard.randaugment.num_ops=-1", "method.hard.randaugment.num_ops must be >= 0, got -1"),
+    value_rule("method.hard.joint_cutout.half_size=[19,10]",
+               "method.hard.joint_cutout.half_size must be [low, high] with 0 < low <= high, got [19.0, 10.0]"),
+    value_rule("method.hard.affine.scale=1.5", "method.hard.affine.scale must be in [0, 1), got 1.5"),
+    value_rule("train.seed=-1", "train.seed must be in [0, 4294967295], got -1"),
+    value_rule("eval.oks_nms_threshold=0", "eval.oks_nms_threshold must be in (0, 1], got 0.0"),
+]
+
+YAML_CASES = [
+    Case("config/alias-bomb-is-refused-quickly", config_text(alias_bomb(9)),
+         Raises(ConfigError, (CONFIG + ": invalid YAML: aliases expand to more than 100000 values",), 500)),
+    Case("config/small-alias-bomb-gives-a-short-message", config_text(alias_bomb(5)),
+         Raises(ConfigError, ("config key 'train.lr': expected float, got [['xxxxxxxx",), 500)),
+    Case("config/section-given-twice", config_text("train:\n  run_dir: runs/a\nmodel: {}\ntrain:\n  lr: 0.1\n"),
+         config_error(CONFIG + ": invalid YAML: the key 'train' appears twice in one mapping", "line 4")),
+    Case("config/nested-key-given-twice", config_text("train:\n  lr: 0.1\n  lr: 0.2\n"),
+         config_error("the key 'lr' appears twice in one mapping", "line 3")),
+    Case("config/alias-containing-itself", config_text("train: &t\n  lr: *t\n"),
+         config_error("an alias refers to a value containing itself")),
+    Case("config/nested-too-deeply", config_text("train:\n  lr: " + "[" * 5000 + "]" * 5000 + "\n"),
+         Raises(ConfigError, ("invalid YAML: values nested more than 50 deep",), 500)),
+    Case("config/document-too-large", config_text("# " + "x" * 1_100_000 + "\ntrain: {}\n"),
+         config_error("invalid YAML: 1100013 characters, more than the 1000000 a config may have")),
+    Case("config/override-value-quoted-briefly", config_text("{}\n", ["train.run_dir=[" + "1," * 5000 + "1]"]),
+         Raises(ConfigError, ("config key 'train.run_dir': expected str, got [1, 1, 1",), 400)),
 ]
 
 CHECKPOINT_CASES = [
@@ -120,7 +179,7 @@ COMMAND_LINE_CASES = [
     Case("cli/train-override-of-wrong-type", train("train.batch_size=two"),
          exits("train", "command-line override: config key 'train.batch_size': expected int, got 'two' (str)")),
     Case("cli/train-negative-learning-rate", train("train.lr=-0.1"),
-         exits("train", CONFIG + " + command-line overrides: train.lr must be positive, got -0.1")),
+         exits("train", "command-line override: train.lr must be positive, got -0.1")),
     Case("cli/train-label-split-larger-than-the-dataset", train("data.num_labelled=100"),
          exits("train", TRAIN + "asked for 100 labelled people but only 4 are usable")),
     Case("cli/train-crowd-only-set", train(dataset=dataset_writer(crowd(0, 1, 2, 3))),
@@ -175,4 +234,4 @@ COMMAND_LINE_CASES = [
          exits("split", "argument --labelled: invalid int value: 'ten'")),
 ]
 
-RUN_CASES = CONFIG_CASES + CHECKPOINT_CASES + COMMAND_LINE_CASES
+RUN_CASES = CONFIG_CASES + VALUE_CASES + YAML_CASES + CHECKPOINT_CASES + COMMAND_LINE_CASES

@@ -12,6 +12,7 @@ class Raises:
     contains every fragment, with "{tmp}" standing for the case's folder."""
     error: type
     fragments: tuple = ()
+    max_length: Optional[int] = None        # a message longer than this is itself a failure
 
 
 @dataclass(frozen=True)

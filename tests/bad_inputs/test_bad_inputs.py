@@ -52,6 +52,7 @@ def _check_raises(action, outcome: Raises, tmp: str) -> None:
     # Exactly our class: a numpy / OpenCV / pickle error would be a traceback for the user.
     assert type(info.value) is outcome.error, f"{type(info.value).__name__}: {info.value}"
     message = str(info.value)
+    assert outcome.max_length is None or len(message) <= outcome.max_length, len(message)
     for fragment in outcome.fragments:
         assert fragment.replace("{tmp}", tmp) in message
 
