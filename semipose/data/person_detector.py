@@ -22,6 +22,11 @@ from typing import Optional, Sequence
 
 import cv2
 import numpy as np
+from tqdm import tqdm
+
+from semipose.data.coco_format import LoadReport, log_report, unannotated_record
+from semipose.data.errors import ImageReadError
+from semipose.data.images import read_image_rgb
 
 PAD_VALUE = 114
 PRESETS = {"yolox": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
@@ -153,10 +158,6 @@ def records_from_detector(images: Sequence[tuple[int, Path]], detector, num_keyp
     """PersonRecords (ann_id -1, no keypoints) for every person `detector` finds in each
     (image_id, path) -> (records, report). An unreadable image raises, or under "skip" is
     counted; images where nothing is found are counted as "no_person", never made up."""
-    from tqdm import tqdm
-    from semipose.data.coco_format import LoadReport, log_report, unannotated_record
-    from semipose.data.errors import ImageReadError
-    from semipose.data.images import read_image_rgb
     report, records = LoadReport(f"person detector {getattr(detector, 'model_path', detector)}"), []
     for image_id, path in tqdm(images, desc="detecting people", unit="image", mininterval=5, leave=False):
         try:
