@@ -15,7 +15,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt setup.py semipose/data/_jpeg_region.c
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) torch
-	$(PIP_INSTALL) -e '.[dev,tb,fast-eval]'
+	$(PIP_INSTALL) -e '.[dev,tb,fast-eval,onnx]'
 	$(PY) -m semipose.data.jpeg_region
 	touch $@
 

@@ -8,6 +8,7 @@ import torch
 
 from semipose.config import Config
 from semipose.configtools import load_config as _load_config_tree
+from semipose.devices import resolve_device
 
 
 def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Config:
@@ -20,11 +21,12 @@ def train(config: Config) -> dict:
     from semipose.engine import distributed
     from semipose.engine.run_files import save_resolved_config
     from semipose.engine.trainer import Trainer
+    device = resolve_device(config.train.device)
     # Under torchrun this process joins the others here (and leaves at the end); alone it runs as is.
-    with distributed.process_group(config.train.dist_timeout_s, torch.device(config.train.device).type):
+    with distributed.process_group(config.train.dist_timeout_s, device.type):
         if distributed.is_main():
             save_resolved_config(config)
-        return Trainer(config).fit()
+        return Trainer(config, device).fit()
 
 
 def keypoint_meta_dict(meta) -> dict:
@@ -65,8 +67,10 @@ class _Average(torch.nn.Module):
         return sum(member(images) for member in self.members) / len(self.members)
 
 
-def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, print_table: bool = False) -> dict:
-    """Metrics of every network in `checkpoint` (and of their average when there are several)."""
+def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, print_table: bool = False,
+             device: Optional[str] = None) -> dict:
+    """Metrics of every network in `checkpoint` (and of their average when there are several), on
+    `device` ('auto', 'cpu', 'cuda', 'cuda:N'; default: the config's train.device)."""
     from torch.utils.data import DataLoader
     from semipose.data.build import build_validation
     from semipose.evaluation.inference import predict_people
@@ -74,6 +78,7 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     from semipose.evaluation.scoring import score_predictions
     from semipose.engine.checkpoint import load_checkpoint
     from semipose.models.loading import CheckpointError as WeightsCheckpointError
+    device = resolve_device(device or config.train.device, "device" if device else "train.device")
     val, val_gt = build_validation(config.data)
     try:
         networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
@@ -81,11 +86,13 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
         raise type(error)(f"{checkpoint}: {error}") from None
     if len(networks) > 1:
         networks["mean"] = _Average(list(networks.values()))
+    for network in networks.values():
+        network.to(device)
     flip_permutation = list(val.meta.flip_permutation()) if val.meta.has_flip else None
     loader = DataLoader(val, batch_size=config.eval.batch_size, num_workers=config.data.workers)
     metrics = {}
     for name, network in networks.items():
-        predictions = predict_people(network, loader, flip_permutation, config.eval)
+        predictions = predict_people(network, loader, flip_permutation, config.eval, device)
         scores = score_predictions(predictions, val.records, val.meta, val_gt, config.eval)
         metrics.update({f"{name}/{key}": value for key, value in scores.items()})
     if out_json:
@@ -96,17 +103,24 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
 
 
 class Predictor:
-    """A trained checkpoint as a callable: person boxes in an image -> keypoints (x, y, score)."""
+    """A trained checkpoint as a callable: an image (path or RGB array) -> keypoints (x, y, score)
+    of the people in it, found by `detector` or given as boxes.
 
-    def __init__(self, config: Config, checkpoint: str, device: str = "cpu"):
+    device: 'auto', 'cpu', 'cuda', 'cuda:N' (default: the config's train.device).
+    detector: an ONNX person detector file (semipose.data.person_detector), a DetectorConfig, or
+    any callable image_rgb -> (M, 5) boxes x, y, w, h, score."""
+
+    def __init__(self, config: Config, checkpoint: str, device: Optional[str] = None, detector=None):
         from semipose.data.keypoints import COCO17
         from semipose.engine.checkpoint import load_checkpoint
+        self.device = resolve_device(device or config.train.device, "device" if device else "train.device")
         payload = load_checkpoint(checkpoint)
         self.meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
         networks = networks_from_payload(payload, config, self.meta.num_keypoints)
         self.network = _Average(list(networks.values())) if len(networks) > 1 else next(iter(networks.values()))
-        self.network.to(device)
-        self.config, self.device = config, device
+        self.network.to(self.device)
+        self.config = config
+        self.detector = _as_detector(detector, str(self.device))
 
     def predict_records(self, records) -> dict:
         """Predictions for PersonRecords (see semipose.data.coco_format), as evaluation returns them."""
@@ -118,24 +132,47 @@ class Predictor:
         flip_permutation = list(self.meta.flip_permutation()) if self.meta.has_flip else None
         return predict_people(self.network, loader, flip_permutation, self.config.eval, self.device)
 
-    def __call__(self, image_rgb, boxes_xywh=None):
-        """(M, K, 3) keypoints for the M boxes of an RGB uint8 image (whole image when no boxes)."""
+    def boxes(self, image_rgb, whole_image: bool = False):
+        """(M, 5) person boxes x, y, w, h, score of an image: the detector's, or the whole image when asked."""
         import numpy as np
-        from semipose import geometry
-        from semipose.data.batch_prep import prepare_images
-        from semipose.data.topdown import crop_person
-        from semipose.evaluation.inference import heatmaps_to_image_points, predict_heatmaps
-        height, width = image_rgb.shape[:2]
-        boxes = [(0, 0, width, height)] if boxes_xywh is None else boxes_xywh
-        input_wh = tuple(self.config.data.input_size)
-        aspect = input_wh[0] / input_wh[1]
-        crops, affines = [], []
-        for box in boxes:
-            center, size = geometry.box_to_center_size(box, aspect, self.config.data.padding)
-            crop, affine = crop_person(image_rgb, center, size, 0.0, input_wh)
-            crops.append(crop)
-            affines.append(torch.from_numpy(affine).float())
-        flip_permutation = list(self.meta.flip_permutation()) if self.meta.has_flip else None
-        heatmaps = predict_heatmaps(self.network, prepare_images(torch.stack(crops), self.device), flip_permutation,
-                                    self.config.eval).cpu()
-        return np.asarray(heatmaps_to_image_points(heatmaps, torch.stack(affines), input_wh, self.config.eval.refine))
+        if whole_image:
+            return np.array([[0.0, 0.0, image_rgb.shape[1], image_rgb.shape[0], 1.0]])
+        if self.detector is None:
+            raise ValueError("no person boxes: give boxes_xywh, a detector (Predictor(..., detector=MODEL.onnx)) "
+                             "or whole_image=True for an image that is one person's crop")
+        return np.asarray(self.detector(image_rgb), dtype=np.float64).reshape(-1, 5)
+
+    def __call__(self, image, boxes_xywh=None, whole_image: bool = False):
+        """(M, K, 3) keypoints for the M people of `image` (a file path or an RGB uint8 array):
+        `boxes_xywh` when given (an empty list gives an empty (0, K, 3) result), else the detector's."""
+        from semipose.data.images import read_image_rgb
+        from semipose.evaluation.inference import predict_boxes
+        image_rgb = read_image_rgb(image) if isinstance(image, (str, Path)) else image
+        boxes = self.boxes(image_rgb, whole_image)[:, :4] if boxes_xywh is None else boxes_xywh
+        return predict_boxes(self.network, image_rgb, boxes, self.meta, self.config.data, self.config.eval,
+                             self.device)
+
+    def predict_video(self, path, whole_image: bool = False, smoothing=None):
+        """Per frame of a video file: (frame_rgb, boxes (M, 5), keypoints (M, K, 3), track_ids or None).
+        `smoothing`: a semipose.evaluation.smoothing.KeypointSmoother (off when None)."""
+        from semipose.data.video import read_frames
+        for frame_rgb in read_frames(path):
+            boxes = self.boxes(frame_rgb, whole_image)
+            keypoints = self(frame_rgb, boxes[:, :4])
+            track_ids = None
+            if smoothing is not None:
+                keypoints, track_ids = smoothing(boxes[:, :4], keypoints)
+            yield frame_rgb, boxes, keypoints, track_ids
+
+
+def _as_detector(detector, device: str):
+    """None, a model file, a DetectorConfig or a callable -> None or a callable detector."""
+    from semipose.config import DetectorConfig
+    from semipose.data.person_detector import build_detector
+    if detector is None or callable(detector):
+        return detector
+    if isinstance(detector, (str, Path)):
+        detector = DetectorConfig(model=str(detector))
+    if isinstance(detector, DetectorConfig):
+        return build_detector(detector, "detector", device)
+    raise TypeError(f"detector: expected a model path, a DetectorConfig or a callable, got {type(detector).__name__}")

@@ -12,12 +12,24 @@ __all__ = ["Config", "ConfigValueError"]  # + the section dataclasses below
 
 
 @dataclass
+class DetectorConfig:
+    """An ONNX person detector (YOLOX / RTMDet exports; semipose/data/person_detector.py)."""
+    model: str = ""
+    preset: Literal["yolox", "rtmdet"] = "yolox"   # the input normalisation the model was trained with
+    score_threshold: float = 0.3
+    nms_iou: float = 0.45
+
+
+@dataclass
 class AnnotationSource:
-    """One COCO-format set: an image root plus an annotation json and/or a detection file."""
+    """One COCO-format set: an image root plus an annotation json and/or a source of person boxes.
+    Images nobody annotated need boxes chosen explicitly: a detection file, a detector, or whole_image."""
     images: str = ""
     json: Optional[str] = None
     detections: Optional[str] = None      # COCO results file of person boxes (for val or unlabelled)
     det_score_threshold: float = 0.0
+    detector: Optional[DetectorConfig] = None   # find the people with this model (json's images, or the folder)
+    whole_image: bool = False             # a folder of single-person crops: each whole image is one person
 
 
 @dataclass

@@ -32,7 +32,7 @@ def test_train_eval_predict_ladder_round_trip(synth_dir, tmp_path, capsys):
     assert metrics["main/AP"] == pytest.approx(json.loads((run_dir / "metrics.json").read_text())["final"]["main/AP"])
     out = tmp_path / "pred"
     assert main(["predict", str(run_dir / "config.yaml"), f"checkpoint={checkpoint}",
-                 "--images", str(synth_dir / "images" / "val"), "--out", str(out)]) == 0
+                 "--images", str(synth_dir / "images" / "val"), "--whole-image", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results and len(results[0]["keypoints"]) == 51
     assert any((out / "drawn").iterdir())

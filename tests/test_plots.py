@@ -136,3 +136,32 @@ def test_skeleton_grid_for_visual_inspection(tmp_path):
         images.append(draw_skeleton(background, points, skeleton, keypoint_names=names))
     out = save_image_grid(images, tmp_path / "skeletons.png", cols=2)
     assert read_png(out).shape == (192, 192, 3)
+
+
+def test_every_training_curve_has_its_own_colour_and_style(tmp_path):
+    from semipose.engine.plots import series_styles
+    styles = series_styles([f"series{i}" for i in range(40)])
+    assert len({(s["color"], s["linestyle"]) for s in styles.values()}) == 40
+    assert styles["series0"] != styles["series1"]  # e.g. main/AP and main/PCK@0.2 in one val panel
+    log_path = tmp_path / "log.jsonl"
+    with RunLogger(tmp_path, use_tensorboard=False) as logger:
+        for step in (10, 20, 30):
+            logger.log(step, {"loss": 1.0 / step})
+            logger.log(step, {"main/AP": 0.2, "main/PCK@0.2": 0.4}, kind="val")
+    plot_training_curves(log_path, tmp_path / "curves.png")
+    image = cv2.imread(str(tmp_path / "curves.png"))
+    orange = np.array([14, 127, 255])  # matplotlib's C1 (#ff7f0e) in BGR: loss took C0
+    green = np.array([44, 160, 44])  # C2 (#2ca02c)
+    lower_half = image[image.shape[0] // 2:].astype(int)
+    for colour in (orange, green):  # the two val metrics are drawn in two colours
+        assert (np.abs(lower_half - colour).sum(axis=2) < 40).sum() > 50
+
+
+def test_supervised_runs_still_plot_the_labelled_response(tmp_path):
+    from semipose.config import MonitorConfig
+    from semipose.evaluation.collapse_monitor import CollapseMonitor
+    monitor = CollapseMonitor(MonitorConfig())
+    for step in (2, 4, 6):
+        assert monitor.update(step, {"response_labelled": 0.1 * step}) is None
+    assert monitor.history()["labelled"] == pytest.approx([0.2, 0.4, 0.6])
+    assert monitor.plot(tmp_path / "response.png") is not None and monitor.state == "ok"

@@ -22,6 +22,11 @@ def _add_eval_arguments(parser):
     parser.add_argument("config", help="the YAML config the model was trained with (or its resolved config.yaml)")
     parser.add_argument("overrides", nargs="*", help="checkpoint=PATH (required) and " + OVERRIDES_HELP)
     parser.add_argument("--out", help="write the metrics here as JSON")
+    parser.add_argument("--device", help="auto, cpu, cuda, cuda:N (default: the config's train.device)")
+    boxes = parser.add_mutually_exclusive_group()
+    boxes.add_argument("--detections", metavar="BOXES.json",
+                       help="person boxes (COCO results) for the validation images instead of ground-truth boxes")
+    boxes.add_argument("--detector", metavar="MODEL.onnx", help="find the validation people with this ONNX detector")
 
 
 def _run_eval(args):
@@ -30,7 +35,10 @@ def _run_eval(args):
     if not checkpoint:
         raise ValueError("semipose eval needs checkpoint=PATH")
     overrides = [o for o in args.overrides if not o.startswith("checkpoint=")]
-    evaluate(load_config(args.config, overrides), checkpoint[0], out_json=args.out, print_table=True)
+    overrides += [f"data.val.detections={args.detections}"] if args.detections else []
+    overrides += [f"data.val.detector.model={args.detector}"] if args.detector else []
+    evaluate(load_config(args.config, overrides), checkpoint[0], out_json=args.out, print_table=True,
+             device=args.device)
 
 
 TRAIN = Command(
@@ -44,5 +52,6 @@ TRAIN = Command(
 EVAL = Command(
     "eval", "evaluate a checkpoint on the validation set",
     "examples:\n  semipose eval configs/cpu/synth_supervised.yaml checkpoint=runs/synth_supervised/best.pt\n"
-    "  semipose eval configs/coco/r18_1k_supervised.yaml checkpoint=best.pt eval.flip_test=true --out metrics.json",
+    "  semipose eval configs/coco/r18_1k_supervised.yaml checkpoint=best.pt eval.flip_test=true --out metrics.json\n"
+    "  semipose eval RUN/config.yaml checkpoint=RUN/best.pt --detections person_dets.json --device cuda",
     _add_eval_arguments, _run_eval)

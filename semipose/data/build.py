@@ -9,10 +9,12 @@ from typing import Optional
 import numpy as np
 
 from semipose.config import AnnotationSource, DataConfig
-from semipose.data.coco_format import (load_coco_json, load_person_records, records_from_detections,
-                                       records_from_image_folder)
+from semipose.data.coco_checks import person_category
+from semipose.data.coco_format import (image_entries, image_files, load_coco_json, load_person_records,
+                                       records_from_detections, records_from_image_folder)
 from semipose.data.errors import AnnotationError
-from semipose.data.keypoints import COCO17, KeypointMeta
+from semipose.data.keypoints import COCO17, KeypointMeta, meta_from_category
+from semipose.data.person_detector import build_detector, records_from_detector
 from semipose.data.splits import choose_labelled
 from semipose.data.topdown import TopDownDataset
 
@@ -29,22 +31,49 @@ class DataBundle:
     summary: dict                      # counts for the log
 
 
-def _records(source: AnnotationSource, config: DataConfig, for_training: bool, meta=None):
+def _records(source: AnnotationSource, config: DataConfig, for_training: bool, meta=None, role: str = "train"):
+    """(records, meta, report) of one set; `role` names its config key in messages."""
     if source.detections:
         if not source.json:
-            raise ValueError("a detections file needs the matching image list: set `json` beside `detections`")
+            raise ValueError(f"data.{role}.detections needs the matching image list: set data.{role}.json")
         coco = load_coco_json(source.json)
         records, report = records_from_detections(source.detections, coco, source.images,
                                                   score_thr=source.det_score_threshold,
                                                   on_bad_sample=config.on_bad_sample, meta=meta,
                                                   check_images=config.check_images)
-        return records, meta, report
+        return records, meta or _category_meta(coco, source.json, config), report
+    if source.detector is not None:
+        return _detected_records(source, config, meta, role)
     if source.json:
         return load_person_records(source.json, source.images, meta=meta, on_bad_sample=config.on_bad_sample,
                                    for_training=for_training, allow_missing_meta=config.keypoints.allow_missing,
                                    check_images=config.check_images)
+    if not source.whole_image:
+        raise ValueError(f"data.{role}.images={source.images}: a folder of images has no person boxes; choose "
+                         f"them: data.{role}.detector.model=DETECTOR.onnx, data.{role}.detections=BOXES.json "
+                         f"(with data.{role}.json), or data.{role}.whole_image=true (one person filling each image)")
     records = records_from_image_folder(source.images, meta=meta or COCO17, on_bad_sample=config.on_bad_sample)
     return records, meta, None
+
+
+def _category_meta(coco: dict, source: str, config: DataConfig) -> KeypointMeta:
+    return meta_from_category(person_category(coco, source), source, config.keypoints.allow_missing)
+
+
+def _detected_records(source: AnnotationSource, config: DataConfig, meta, role: str):
+    """People found by the configured detector in the json's images (ids kept, so OKS AP can be
+    computed against that json) or in every image of the folder (ids 1, 2, ... by file name)."""
+    detector = build_detector(source.detector, f"data.{role}.detector")
+    if source.json:
+        coco = load_coco_json(source.json)
+        meta = meta or _category_meta(coco, source.json, config)
+        entries = image_entries(coco, source.images, source.json, config.on_bad_sample, config.check_images)
+        images = [(image_id, entry.path) for image_id, entry in entries.items()]
+    else:
+        images = list(enumerate(image_files(source.images), start=1))
+    num_keypoints = (meta or COCO17).num_keypoints
+    records, report = records_from_detector(images, detector, num_keypoints, config.on_bad_sample)
+    return records, meta, report
 
 
 def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> DataBundle:
@@ -63,7 +92,8 @@ def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> Data
     unlabelled = None
     if need_unlabelled:
         if config.unlabelled is not None:
-            unlabelled_records, _, report = _records(config.unlabelled, config, for_training=False, meta=meta)
+            unlabelled_records, _, report = _records(config.unlabelled, config, for_training=False, meta=meta,
+                                                      role="unlabelled")
         elif config.unlabelled_includes_labelled:
             unlabelled_records = train_records
         else:
@@ -83,7 +113,7 @@ def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> Data
 
 def build_validation(config: DataConfig, meta: Optional[KeypointMeta] = None):
     """The validation people (ground-truth or detected boxes) and the ground-truth COCO dict."""
-    val_records, val_meta, _ = _records(config.val, config, for_training=False, meta=meta)
+    val_records, val_meta, _ = _records(config.val, config, for_training=False, meta=meta, role="val")
     val_gt = load_coco_json(config.val.json) if config.val.json else {}
     return TopDownDataset(val_records, meta or val_meta, config, augment=False, labelled=True), val_gt
 

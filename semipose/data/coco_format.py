@@ -120,7 +120,7 @@ def records_from_coco_dict(coco: Any, image_root: PathLike, source: str = "<coco
             elif record is not None:
                 records.append(record)
     report.kept = len(records)
-    _log_report(report)
+    log_report(report)
     return records, meta, report
 
 
@@ -225,7 +225,7 @@ def _reject(policy: str, report: LoadReport, error: AnnotationError) -> None:
 EXPECTED_SKIPS = {"crowd", "no_keypoints", "other_category", "low_score"}
 
 
-def _log_report(report: LoadReport) -> None:
+def log_report(report: LoadReport) -> None:
     if set(report.skipped) - EXPECTED_SKIPS:
         first = f" (first: {report.messages[0]})" if report.messages else ""
         log.warning("%s%s", report.summary(), first)
@@ -274,7 +274,7 @@ def records_from_detections(det_json_path: PathLike, coco_dict: Any, image_root:
         elif record is not None:
             records.append(record)
     report.kept = len(records)
-    _log_report(report)
+    log_report(report)
     return records, report
 
 
@@ -306,20 +306,50 @@ def _parse_detection(detection: Any, index: int, images: dict, category_id: int,
                         bbox[2] * bbox[3], 0, 0, float(score))
 
 
+def image_files(path: PathLike) -> list[Path]:
+    """One image file, or the image files of a folder (sorted by name, not recursive)."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise ImageReadError(path, f"not an image file name (expected one of {', '.join(IMAGE_EXTENSIONS)})")
+        return [path]
+    if not path.is_dir():
+        raise ImageReadError(path, "no such file or directory")
+    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def image_entries(coco_dict: Any, image_root: PathLike, source: str, on_bad_sample: str = "error",
+                  check_images: bool = False) -> dict:
+    """image id -> ImageEntry (id, path, wh) of a COCO dict's images, in json order (for boxes found
+    by a detector on the images of a ground-truth json); skipped images are counted and logged."""
+    _check_policy(on_bad_sample)
+    validate_coco_dict(coco_dict, source)
+    report = LoadReport(source)
+    images = _parse_images(coco_dict["images"], Path(image_root), source, on_bad_sample, False, report,
+                           check_images)
+    report.kept = sum(image is not None for image in images.values())
+    log_report(report)
+    return {image_id: image for image_id, image in images.items() if image is not None}
+
+
+def unannotated_record(image_id: int, path: Path, width: int, height: int, num_keypoints: int,
+                       box=None, score: float = 1.0) -> PersonRecord:
+    """A person to predict in an image nobody annotated: `box` (x, y, w, h; default the whole image)."""
+    box = (0.0, 0.0, float(width), float(height)) if box is None else tuple(float(v) for v in box)
+    return PersonRecord(image_id, -1, Path(path), (width, height), box,
+                        np.zeros((num_keypoints, 3), np.float32), box[2] * box[3], 0, 0, float(score))
+
+
 def records_from_image_folder(folder: PathLike, meta: KeypointMeta = COCO17,
                               on_bad_sample: str = "error", apply_exif: bool = True):
-    """One whole-image box per image file in `folder` (sorted by name; not recursive), image
-    ids 1, 2, ... in that order, ann_id -1. Sizes come from the file headers (nothing is
-    decoded). An unreadable file raises ImageReadError, or under "skip" is skipped and counted
-    in the logged summary line."""
+    """One whole-image box per image file in `folder` (sorted by name; not recursive; a single
+    image file is accepted too), image ids 1, 2, ... in that order, ann_id -1. Sizes come from the
+    file headers (nothing is decoded). An unreadable file raises ImageReadError, or under "skip"
+    is skipped and counted in the logged summary line. Only right for single-person crops:
+    callers ask for it explicitly (`whole_image`)."""
     _check_policy(on_bad_sample)
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ImageReadError(folder, "not a directory")
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     records, report = [], LoadReport(str(folder))
-    for path in files:
+    for path in image_files(folder):
         try:
             width, height = image_size(path, apply_exif=apply_exif)
         except ImageReadError as error:
@@ -327,10 +357,7 @@ def records_from_image_folder(folder: PathLike, meta: KeypointMeta = COCO17,
                 raise
             report.skip("unreadable_image", str(error))
             continue
-        records.append(PersonRecord(len(records) + 1, -1, path, (width, height),
-                                    (0.0, 0.0, float(width), float(height)),
-                                    np.zeros((meta.num_keypoints, 3), np.float32),
-                                    float(width * height), 0, 0))
+        records.append(unannotated_record(len(records) + 1, path, width, height, meta.num_keypoints))
     report.kept = len(records)
-    _log_report(report)
+    log_report(report)
     return records

@@ -97,7 +97,7 @@ def is_collective_failure(error: BaseException) -> bool:
     return isinstance(error, dist.DistError) or any(phrase in str(error) for phrase in GLOO_FAILURE_PHRASES)
 
 
-def local_device(configured: str) -> torch.device:
+def local_device(configured: torch.device) -> torch.device:
     """This rank's device: a bare "cuda" means the GPU of LOCAL_RANK under torchrun."""
     device = torch.device(configured)
     if device.type == "cuda" and device.index is None and world().size > 1:

@@ -34,7 +34,8 @@ def write_run_outputs(trainer, metrics: dict) -> dict:
 
 @torch.no_grad()
 def save_prediction_grid(run, config, out_png, device, count: int = 12):
-    """Predicted skeletons of the main network drawn on validation crops."""
+    """Validation crops, each as ground truth (left) beside the main network's prediction (right),
+    left parts orange, right parts blue."""
     dataset = run.data.val
     if len(dataset) == 0:
         return
@@ -47,6 +48,17 @@ def save_prediction_grid(run, config, out_png, device, count: int = 12):
     run.method.train()
     identity = torch.eye(3)[:2].expand(len(samples), 2, 3)  # draw on the crops themselves
     points = heatmaps_to_image_points(heatmaps, identity, tuple(config.data.input_size), config.eval.refine)
-    drawn = [draw_skeleton(denormalise_image(s["image"]), p.numpy(), dataset.meta.skeleton)
+    meta = dataset.meta
+    drawn = [np.hstack([draw_skeleton(denormalise_image(s["image"]), ground_truth_points(s["keypoints"]), meta.skeleton,
+                                      keypoint_names=meta.names),
+                        draw_skeleton(denormalise_image(s["image"]), p.numpy(), meta.skeleton,
+                                      keypoint_names=meta.names)])
              for s, p in zip(samples, points)]
-    save_image_grid(drawn, out_png, cols=6)
+    save_image_grid(drawn, out_png, cols=4)  # each cell: ground truth left, prediction right
+
+
+def ground_truth_points(keypoints) -> np.ndarray:
+    """(K, 3) x, y, visibility -> x, y, score with labelled joints scoring 1 and the rest 0 (not drawn)."""
+    points = np.asarray(keypoints, dtype=np.float64).copy()
+    points[:, 2] = (points[:, 2] > 0).astype(np.float64)
+    return points

@@ -19,7 +19,8 @@ RIGHT_RGB = (30, 144, 255)  # blue
 CENTRE_RGB = (50, 205, 50)  # green
 PERSON_RGB = [(255, 215, 0), (255, 0, 255), (0, 255, 255), (255, 99, 71), (154, 205, 50)]
 _SMOOTH_ABOVE = 50  # noisy per-iteration curves longer than this get a moving average on top
-EVENT_KIND = "event"  # records of this kind are marked on the loss panel, not plotted as curves
+EVENT_KIND = "event"
+LINE_STYLES = ("-", "--", "-.", ":")  # records of this kind are marked on the loss panel, not plotted as curves
 
 
 class PlotError(ValueError):
@@ -46,20 +47,31 @@ def _rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     return smoothed
 
 
+def series_styles(names: Sequence[str]) -> dict[str, dict]:
+    """A colour and line style of its own for every name (10 colours x 4 dash patterns), so two
+    series never look alike wherever in a figure they are drawn."""
+    colours = [f"C{index}" for index in range(10)]
+    return {name: {"color": colours[index % 10], "linestyle": LINE_STYLES[(index // 10 + index) % len(LINE_STYLES)]}
+            for index, name in enumerate(dict.fromkeys(names))}
+
+
 def _draw_series(axes, series: Mapping[str, tuple], title: str, ylabel: str, xlabel: str,
-                 smooth: bool = False, log_y: bool = False) -> None:
-    """Lines on one axis. `smooth` overlays a moving average on long noisy series; `log_y`
-    switches to a log axis when every value is positive (losses and rates span decades)."""
+                 smooth: bool = False, log_y: bool = False, styles: Mapping[str, dict] | None = None) -> None:
+    """Lines on one axis, each in its own colour and line style (`styles`, default series_styles).
+    `smooth` overlays a moving average on long noisy series; `log_y` switches to a log axis when
+    every value is positive (losses and rates span decades)."""
+    styles = styles or series_styles(list(series))
     positive = True
     for label, (steps, values) in series.items():
         steps = np.asarray(steps, dtype=float)
         values = np.asarray(values, dtype=float)  # None -> nan: a gap in the line
         if smooth and len(values) > _SMOOTH_ABOVE:
-            (line,) = axes.plot(steps, values, alpha=0.3, linewidth=0.8)
+            axes.plot(steps, values, alpha=0.3, linewidth=0.8, color=styles[label]["color"])
             smoothed = _rolling_mean(values, max(3, len(values) // _SMOOTH_ABOVE))
-            axes.plot(steps, smoothed, color=line.get_color(), label=f"{label} (smoothed)")
+            axes.plot(steps, smoothed, label=f"{label} (smoothed)", **styles[label])
         else:
-            axes.plot(steps, values, marker="o" if len(values) < 20 else None, markersize=3, label=label)
+            axes.plot(steps, values, marker="o" if len(values) < 20 else None, markersize=3, label=label,
+                      **styles[label])
         finite = values[np.isfinite(values)]
         positive = positive and finite.size > 0 and bool((finite > 0).all())
     if log_y and positive and series:
@@ -119,9 +131,10 @@ def plot_training_curves(log_path: str | Path, out_png: str | Path) -> Path:
     if not panels:
         raise PlotError(f"{log_path}: no loss, lr or validation values to plot")
     figure = Figure(figsize=(7, 3.2 * len(panels)))
+    styles = series_styles([name for panel in panels for name in panel[2]])  # one style per series, figure-wide
     for index, (title, ylabel, series, smooth) in enumerate(panels, start=1):
         axes = figure.add_subplot(len(panels), 1, index)
-        _draw_series(axes, series, title, ylabel, "step", smooth=smooth, log_y=ylabel != "value")
+        _draw_series(axes, series, title, ylabel, "step", smooth=smooth, log_y=ylabel != "value", styles=styles)
         if index == 1:
             _mark_events(axes, [r for r in records if r["kind"] == EVENT_KIND])
     figure.tight_layout()

@@ -8,6 +8,7 @@ import math
 import resource
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -15,6 +16,7 @@ from semipose.api import keypoint_meta_dict
 from semipose.config import Config
 from semipose.configtools import to_dict
 from semipose.data.batch_prep import prepare_batch
+from semipose.devices import resolve_device
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
 from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
@@ -33,14 +35,16 @@ class TrainingDiverged(RuntimeError):
 
 
 class Trainer:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, device: Optional[torch.device] = None):
+        """`device`: train.device already resolved (semipose.devices.resolve_device); resolved here when None."""
         self.config, train = config, config.train
-        distributed.init_from_env(train.dist_timeout_s, torch.device(train.device).type)  # no-op without torchrun
+        device = resolve_device(train.device) if device is None else device  # before any data is read
+        distributed.init_from_env(train.dist_timeout_s, device.type)  # no-op without torchrun
         self.world = distributed.world()
         seed_everything(train.seed, deterministic=train.deterministic)  # same initial networks on every rank
         self.run_dir = Path(train.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.device = distributed.local_device(train.device)
+        self.device = distributed.local_device(device)
         self.run = build_run(config, self.device, self.world)   # data, method, optimizer
         self.train_step = distributed.wrap_networks(self.run.method, self.device, train.sync_bn)  # DDP if several
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=train.amp == "fp16")

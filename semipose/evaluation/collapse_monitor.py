@@ -61,13 +61,16 @@ class CollapseMonitor:
 
     def update(self, step: int, logs: dict) -> Optional[CollapseEvent]:
         """Record one check; a CollapseEvent on the check that reaches `patience`, else None."""
-        if LABELLED_KEY not in logs or STUDENT_KEY not in logs:
-            return None  # supervised runs have no unlabelled stream to watch
-        labelled, student = float(logs[LABELLED_KEY]), float(logs[STUDENT_KEY])
+        if LABELLED_KEY not in logs:
+            return None
+        labelled = float(logs[LABELLED_KEY])
+        student = float(logs[STUDENT_KEY]) if STUDENT_KEY in logs else float("nan")
         teacher = float(logs[TEACHER_KEY]) if TEACHER_KEY in logs else float("nan")
         ratio = student / labelled if labelled > 0 else float("nan")
         for name, value in zip(SERIES, (step, labelled, student, teacher, ratio)):
             self._history[name].append(value)
+        if STUDENT_KEY not in logs:
+            return None  # a supervised run: its labelled response is plotted, there is no collapse to watch
 
         low = labelled >= self.min_labelled_response and ratio < self.config.alarm_fraction
         self.low_checks = self.low_checks + 1 if low else 0
@@ -104,11 +107,13 @@ class CollapseMonitor:
         from semipose.engine.plots import plot_curves  # late: evaluation must not need the engine to import
 
         steps = self._history["step"]
-        series = {"labelled": (steps, self._history["labelled"]),
-                  "unlabelled (student)": (steps, self._history["unlabelled_student"])}
-        if any(value == value for value in self._history["unlabelled_teacher"]):  # not all nan
+        series = {"labelled": (steps, self._history["labelled"])}
+        measured = lambda name: any(value == value for value in self._history[name])  # noqa: E731  not all nan
+        if measured("unlabelled_student"):
+            series["unlabelled (student)"] = (steps, self._history["unlabelled_student"])
+            alarm_level = [self.config.alarm_fraction * value for value in self._history["labelled"]]
+            series[f"alarm level ({self.config.alarm_fraction:g} x labelled)"] = (steps, alarm_level)
+        if measured("unlabelled_teacher"):
             series["unlabelled (teacher)"] = (steps, self._history["unlabelled_teacher"])
-        alarm_level = [self.config.alarm_fraction * value for value in self._history["labelled"]]
-        series[f"alarm level ({self.config.alarm_fraction:g} x labelled)"] = (steps, alarm_level)
         return plot_curves(series, png_path, title=f"heatmap response (state: {self.state})",
                            ylabel="mean max heatmap value")

@@ -57,6 +57,27 @@ def predict_people(network: Callable, batches: Iterable[dict], flip_permutation,
             "box_score": cat(box_scores), "area": cat(areas)}
 
 
+def predict_boxes(network: Callable, image_rgb: np.ndarray, boxes_xywh, meta, data_config, eval_config: EvalConfig,
+                  device="cpu") -> np.ndarray:
+    """(M, K, 3) keypoints x, y, score in image pixels for the M person boxes (x, y, w, h) of one
+    RGB uint8 image (K and the flip test's left/right pairs from `meta`, a KeypointMeta); M = 0
+    gives an empty (0, K, 3) array without running the network."""
+    from semipose.data.topdown import crop_person
+    boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4) if len(boxes_xywh) else np.zeros((0, 4))
+    input_wh = tuple(data_config.input_size)
+    crops, affines = [], []
+    for box in boxes:
+        center, size = geometry.box_to_center_size(box, input_wh[0] / input_wh[1], data_config.padding)
+        crop, affine = crop_person(image_rgb, center, size, 0.0, input_wh)
+        crops.append(crop)
+        affines.append(torch.from_numpy(affine).float())
+    if not crops:
+        return np.zeros((0, meta.num_keypoints, 3), np.float32)
+    flip_permutation = list(meta.flip_permutation()) if meta.has_flip else None
+    heatmaps = predict_heatmaps(network, prepare_images(torch.stack(crops), device), flip_permutation, eval_config)
+    return heatmaps_to_image_points(heatmaps.cpu(), torch.stack(affines), input_wh, eval_config.refine).numpy()
+
+
 def to_coco_results(predictions: dict, category_id: int = 1) -> list[dict]:
     """COCO results format; `score` is the box score, `box_score` kept for rescoring."""
     results = []

@@ -183,6 +183,10 @@ IMAGE_CASES = [
          warns("{tmp}/unlabelled: kept 1, skipped 1 unreadable_image (first: {tmp}/unlabelled/b.jpg: ")),
     Case("image/unlabelled-folder-with-a-text-file-through-build[skip]", unlabelled_folder(text_file, "skip"),
          warns("{tmp}/unlabelled: kept 1, skipped 1 unreadable_image")),
+    Case("image/unlabelled-folder-without-a-box-source[error]",
+         unlabelled_folder(write_png, whole_image=False),
+         raises(ValueError, "data.unlabelled.images={tmp}/unlabelled: a folder of images has no person boxes; "
+                            "choose them: data.unlabelled.detector.model=DETECTOR.onnx")),
     # Unusual but valid files: the samples equal those of plain RGB PNGs of the same pixels.
     Case("image/greyscale", odd_image(save_grey, grey), Loads(0)),
     Case("image/rgba", odd_image(save_rgba), Loads(0)),

@@ -197,16 +197,17 @@ def grey(rgb: np.ndarray) -> np.ndarray:
 
 
 def unlabelled_folder(write_bad: Callable[[Path], None], policy: str = "error",
-                      through_build: bool = True) -> Callable:
+                      through_build: bool = True, whole_image: bool = True) -> Callable:
     """An unlabelled image folder {tmp}/unlabelled with a.png and a bad b.jpg: through
-    build_datasets (data.unlabelled = the folder) or records_from_image_folder alone."""
+    build_datasets (data.unlabelled = the folder, whole images as boxes unless whole_image=False:
+    then it has no box source) or records_from_image_folder alone."""
     def make(tmp: Path):
         data = data_section(tmp, write_dataset(tmp), policy)
         folder = tmp / "unlabelled"
         folder.mkdir()
         write_png(folder / "a.png")
         write_bad(folder / "b.jpg")
-        data["unlabelled"] = {"images": str(folder)}
+        data["unlabelled"] = {"images": str(folder), "whole_image": whole_image}
         if through_build:
             return lambda: load_data(data, need_unlabelled=True)
         return lambda: records_from_image_folder(folder, on_bad_sample=policy)
