@@ -1,7 +1,8 @@
 """Training-step speed: the bare model (the limit), the supervised step and each SSL method's step.
 
     python benchmarks/step_speed.py [--config configs/cpu/synth_demo.yaml] [--methods supervised single dual]
-                                    [--steps 5] [--warmup 2] [--repeats 3] [--json step_speed.json] [overrides...]
+                                    [--steps 5] [--warmup 2] [--repeats 3] [--json step_speed.json]
+                                    [--no-data] [--breakdown] [overrides...]
 
 e.g. the CPU demo size:   python benchmarks/step_speed.py --image-size 320x256
      R18 at 256x192:      python benchmarks/step_speed.py model.name=simplebaseline_resnet18 \\
@@ -46,6 +47,7 @@ from semipose.api import load_config
 from semipose.data.synth import generate_dataset
 from semipose.engine.setup import apply_speed_options, build_network
 from semipose.engine.trainer import Trainer, _to_device
+from semipose.methods.base import STEP_PART_PREFIX
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cpu" / "synth_demo.yaml"
 TEACHER_METHODS = {"pseudopose", "datadistill"}
@@ -144,6 +146,56 @@ def time_steps(trainer: Trainer, steps: int, warmup: int, with_data: bool,
     return statistics.median(step_times), statistics.median(wait_times)
 
 
+BACKWARD_EVENT = "autograd::engine::evaluate_function"
+OPTIMIZER_EVENT = "Optimizer.step#"
+
+
+def part_of(event_name: str):
+    """The step part a top-level profiler event belongs to (None: not a labelled part)."""
+    if event_name.startswith(STEP_PART_PREFIX):
+        return event_name[len(STEP_PART_PREFIX):]
+    if event_name.startswith(BACKWARD_EVENT):
+        return "backward"
+    if event_name.startswith(OPTIMIZER_EVENT):
+        return "optimizer"
+    return None
+
+
+def step_breakdown(trainer: Trainer, top_ops: int = 12) -> dict:
+    """One profiled step on a fixed batch: milliseconds per part (methods label theirs with
+    semipose.methods.base.step_part) and the most expensive ops by self time. "other" is the rest
+    of the step: zero_grad, the finite-loss check, detaching the logs, the learning-rate update.
+    Host time: on CUDA a part shows what it costs the Python side to launch its kernels."""
+    labelled_stream, unlabelled_stream = trainer._streams()
+    data, image_format, device = trainer.config.data, trainer._image_format, trainer.device
+    labelled = _to_device(next(labelled_stream), device, image_format, data)
+    unlabelled = _to_device(next(unlabelled_stream), device, image_format, data) if unlabelled_stream else None
+    trainer._step(labelled, unlabelled)  # warm-up: first-call allocations, optimizer state
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        synchronise(device)
+        started = time.perf_counter()
+        trainer._step(labelled, unlabelled)
+        synchronise(device)
+        total_ms = 1e3 * (time.perf_counter() - started)
+    parts = {}
+    for event in profile.events():
+        part = part_of(event.name)
+        if part is not None and event.cpu_parent is None:
+            parts[part] = parts.get(part, 0.0) + event.cpu_time_total / 1e3
+    parts["other"] = total_ms - sum(parts.values())
+    ops = sorted(profile.key_averages(), key=lambda op: op.self_cpu_time_total, reverse=True)[:top_ops]
+    return {"ms_total": total_ms, "ms_per_part": parts,
+            "top_ops_self_ms": {op.key: op.self_cpu_time_total / 1e3 for op in ops}}
+
+
+def print_breakdown(method: str, breakdown: dict) -> None:
+    total = breakdown["ms_total"]
+    shares = ", ".join(f"{part} {ms:.0f} ({100 * ms / total:.0f} %)" for part, ms in breakdown["ms_per_part"].items())
+    print(f"{method} step under the profiler, {total:.0f} ms: {shares}")
+    print("  top ops by self time (ms): " + ", ".join(f"{name} {ms:.0f}"
+                                                   for name, ms in breakdown["top_ops_self_ms"].items()))
+
+
 def measure(args, folder: Path, scratch: Path) -> dict:
     base = make_config(args, folder, "supervised", scratch / "limit", scratch / "teacher.pt")
     trainers = {}
@@ -163,10 +215,15 @@ def measure(args, folder: Path, scratch: Path) -> dict:
         floors.append(time_limit(base, num_keypoints, args.steps, args.warmup, clock, ssl_floor=True))
         for method, trainer in trainers.items():
             results[method]["excluded"].append(time_steps(trainer, args.steps, args.warmup, False, clock)[0])
+            if args.no_data:
+                continue
             step, wait = time_steps(trainer, args.steps, args.warmup, True, clock)
             results[method]["included"].append(step)
             results[method]["wait"].append(wait)
-    return table_rows(base, trainers, limits, floors, results)
+    result = table_rows(base, trainers, limits, floors, results)
+    if args.breakdown:
+        result["breakdown"] = {method: step_breakdown(trainer) for method, trainer in trainers.items()}
+    return result
 
 
 def table_rows(base, trainers: dict, limits: list, floors: list, results: dict) -> dict:
@@ -182,14 +239,17 @@ def table_rows(base, trainers: dict, limits: list, floors: list, results: dict) 
     for method, timing in results.items():
         run = trainers[method].run
         images = batch + (unlabelled_batch_size(trainers[method].config) if run.method.uses_unlabelled else 0)
-        excluded, included = statistics.median(timing["excluded"]), statistics.median(timing["included"])
-        rows.append({"step": method, "images_per_step": images, "ms_step_excluded": 1e3 * excluded,
-                     "ms_step_included": 1e3 * included, "images_per_s": images / included,
-                     "data_wait_pct": 100 * statistics.median(timing["wait"]) / included,
-                     "slowdown_with_data_pct": 100 * (included - excluded) / included,
-                     "ratio_to_limit": excluded / limit,
-                     "runs_ms_excluded": [round(1e3 * t, 2) for t in timing["excluded"]],
-                     "runs_ms_included": [round(1e3 * t, 2) for t in timing["included"]]})
+        excluded = statistics.median(timing["excluded"])
+        row = {"step": method, "images_per_step": images, "ms_step_excluded": 1e3 * excluded,
+               "ms_step_included": None, "images_per_s": images / excluded, "data_wait_pct": None,
+               "ratio_to_limit": excluded / limit, "runs_ms_excluded": [round(1e3 * t, 2) for t in timing["excluded"]]}
+        if timing["included"]:  # not with --no-data
+            included = statistics.median(timing["included"])
+            row.update({"ms_step_included": 1e3 * included, "images_per_s": images / included,
+                        "data_wait_pct": 100 * statistics.median(timing["wait"]) / included,
+                        "slowdown_with_data_pct": 100 * (included - excluded) / included,
+                        "runs_ms_included": [round(1e3 * t, 2) for t in timing["included"]]})
+        rows.append(row)
     by_name = {row["step"]: row for row in rows}
     ratios = {}
     if "supervised" in by_name:
@@ -200,6 +260,8 @@ def table_rows(base, trainers: dict, limits: list, floors: list, results: dict) 
                                                 / by_name["supervised"]["ms_step_excluded"])
             ratios["single_over_its_floor"] = by_name["single"]["ms_step_excluded"] / (1e3 * floor)
     ratios["floor_over_limit"] = floor / limit
+    ratios.update({f"{name}_over_limit": by_name[name]["ratio_to_limit"] for name in ("single", "dual")
+                   if name in by_name})
     if "single" in by_name and "dual" in by_name:
         ratios["dual_over_single"] = by_name["dual"]["ms_step_excluded"] / by_name["single"]["ms_step_excluded"]
     return {"rows": rows, "ratios": ratios}
@@ -217,6 +279,8 @@ def print_table(result: dict, setup: str) -> None:
               f"{row['images_per_s']:>8.1f}{wait:>13}{slower:>18}{row['ratio_to_limit']:>9.2f}")
     for name, value in result["ratios"].items():
         print(f"{name}: {value:.2f}")
+    for method, breakdown in result.get("breakdown", {}).items():
+        print_breakdown(method, breakdown)
 
 
 def main() -> None:
@@ -232,6 +296,10 @@ def main() -> None:
     parser.add_argument("--json", help="write the result here")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--threads", type=int, help="torch threads of the main process (default: torch's)")
+    parser.add_argument("--no-data", action="store_true", help="time the steps on fixed batches only (no loaders)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="profile one more step per method: time per part (labelled, teacher, views, student, "
+                             "loss, backward, optimizer, other) and the top ops")
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. model.name=simplebaseline_resnet18")
     args = parser.parse_args()
     if args.threads:

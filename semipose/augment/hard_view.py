@@ -124,6 +124,10 @@ class HardViewBuilder:
             heatmap_affine = heatmap_easy_to_hard(easy_to_hard, self.input_wh, self.heatmap_wh)
             mask = in_view_mask(heatmap_affine, self.heatmap_wh) if self.config.mask_out_of_view else None
             generator = self._generator(device, rng)
+            if not self.uses_joint_cutout:  # the views are identical: warp once, share the images
+                shared = HardView(warp_to_hard(augmented, easy_to_hard, self.input_wh), easy_to_hard,
+                                  heatmap_affine, mask)
+                return [shared] * len(cutout_joints)
             views = []
             for joints in cutout_joints:
                 images = self._cut_out(augmented, joints, generator)

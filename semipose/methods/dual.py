@@ -14,7 +14,7 @@ from typing import Optional
 import torch
 
 from semipose.augment.hard_view import HardViewBuilder
-from semipose.methods.base import Method, MethodContext, StepOutput
+from semipose.methods.base import Method, MethodContext, StepOutput, step_part
 from semipose.methods.losses import heatmap_mse
 from semipose.methods.supervised import (AugmentRng, annotated_joint_weight, labelled_loss, require_unlabelled,
                                         response_logs, semi_supervised_output)
@@ -35,23 +35,28 @@ class Dual(AugmentRng, Method):
         """The four loss terms of Eq. 7 (unweighted) and the heatmaps behind the response logs."""
         easy = require_unlabelled(unlabelled, self.config.name)
         net_a, net_b = self.networks["a"], self.networks["b"]
-        sup_a, labelled_a = labelled_loss(net_a, labelled)
-        sup_b, labelled_b = labelled_loss(net_b, labelled)
+        with step_part("labelled"):
+            sup_a, labelled_a = labelled_loss(net_a, labelled)
+            sup_b, labelled_b = labelled_loss(net_b, labelled)
         with torch.no_grad():
-            teacher_a, teacher_b = net_a(easy), net_b(easy)
-            joints_of = self.hard_views.cutout_joints
-            hard_for_a, hard_for_b = self.hard_views.build_many(easy, [joints_of(teacher_b), joints_of(teacher_a)],
-                                                                self.rng)
-            target_for_a = hard_for_a.warp_heatmaps(teacher_b)
-            target_for_b = hard_for_b.warp_heatmaps(teacher_a)
-        student_a, student_b = net_a(hard_for_a.images), net_b(hard_for_b.images)
-        return {
-            "sup_a": sup_a, "sup_b": sup_b,
-            "unsup_a": heatmap_mse(student_a, target_for_a, self.joint_weight, hard_for_a.heatmap_mask),
-            "unsup_b": heatmap_mse(student_b, target_for_b, self.joint_weight, hard_for_b.heatmap_mask),
-            "labelled": torch.cat([labelled_a, labelled_b]), "teacher": torch.cat([teacher_a, teacher_b]),
-            "student": torch.cat([student_a, student_b]),
-        }
+            with step_part("teacher"):
+                teacher_a, teacher_b = net_a(easy), net_b(easy)
+            with step_part("views"):
+                joints_of = self.hard_views.cutout_joints
+                hard_for_a, hard_for_b = self.hard_views.build_many(
+                    easy, [joints_of(teacher_b), joints_of(teacher_a)], self.rng)
+                target_for_a = hard_for_a.warp_heatmaps(teacher_b)
+                target_for_b = hard_for_b.warp_heatmaps(teacher_a)
+        with step_part("student"):
+            student_a, student_b = net_a(hard_for_a.images), net_b(hard_for_b.images)
+        with step_part("loss"):
+            return {
+                "sup_a": sup_a, "sup_b": sup_b,
+                "unsup_a": heatmap_mse(student_a, target_for_a, self.joint_weight, hard_for_a.heatmap_mask),
+                "unsup_b": heatmap_mse(student_b, target_for_b, self.joint_weight, hard_for_b.heatmap_mask),
+                "labelled": torch.cat([labelled_a, labelled_b]), "teacher": torch.cat([teacher_a, teacher_b]),
+                "student": torch.cat([student_a, student_b]),
+            }
 
     def training_step(self, labelled: dict, unlabelled: Optional[dict], step: int) -> StepOutput:
         terms = self.loss_terms(labelled, unlabelled)

@@ -16,7 +16,7 @@ from typing import Optional
 import torch
 
 from semipose.augment.hard_view import HardView, HardViewBuilder
-from semipose.methods.base import MethodContext, StepOutput
+from semipose.methods.base import MethodContext, StepOutput, step_part
 from semipose.methods.losses import heatmap_mse
 from semipose.methods.supervised import (AugmentRng, Supervised, labelled_loss, require_unlabelled,
                                         response_logs, semi_supervised_output)
@@ -41,13 +41,18 @@ class Single(AugmentRng, Supervised):
     def training_step(self, labelled: dict, unlabelled: Optional[dict], step: int) -> StepOutput:
         easy = require_unlabelled(unlabelled, self.config.name)
         network = self.networks["main"]
-        loss_sup, labelled_heatmaps = labelled_loss(network, labelled)
+        with step_part("labelled"):
+            loss_sup, labelled_heatmaps = labelled_loss(network, labelled)
         with torch.no_grad():
-            teacher_easy = self.teacher_heatmaps(easy)
-            hard = self.hard_views.build(easy, self.hard_views.cutout_joints(teacher_easy), self.rng)
-            targets, joint_weight, pixel_weight = self.hard_targets(teacher_easy, hard)
-        student_hard = network(hard.images)
-        loss_unsup = heatmap_mse(student_hard, targets, joint_weight, pixel_weight)
-        responses = response_logs(self.joint_weight, labelled=labelled_heatmaps, teacher=teacher_easy,
-                                  student=student_hard)
+            with step_part("teacher"):
+                teacher_easy = self.teacher_heatmaps(easy)
+            with step_part("views"):
+                hard = self.hard_views.build(easy, self.hard_views.cutout_joints(teacher_easy), self.rng)
+                targets, joint_weight, pixel_weight = self.hard_targets(teacher_easy, hard)
+        with step_part("student"):
+            student_hard = network(hard.images)
+        with step_part("loss"):
+            loss_unsup = heatmap_mse(student_hard, targets, joint_weight, pixel_weight)
+            responses = response_logs(self.joint_weight, labelled=labelled_heatmaps, teacher=teacher_easy,
+                                      student=student_hard)
         return semi_supervised_output(loss_sup, loss_unsup, self.unsup_weight(step), responses)

@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from semipose.methods.base import Method, MethodContext, StepOutput
+from semipose.methods.base import Method, MethodContext, StepOutput, step_part
 from semipose.methods.losses import heatmap_mse, heatmap_response
 
 
@@ -80,9 +80,11 @@ class Supervised(Method):
         self.register_buffer("joint_weight", annotated_joint_weight(context), persistent=False)
 
     def training_step(self, labelled: dict, unlabelled: Optional[dict], step: int) -> StepOutput:
-        loss_sup, heatmaps = labelled_loss(self.networks["main"], labelled)
-        logs = {"loss_sup": loss_sup.detach()}
-        logs.update(response_logs(self.joint_weight, labelled=heatmaps))
+        with step_part("labelled"):
+            loss_sup, heatmaps = labelled_loss(self.networks["main"], labelled)
+        with step_part("loss"):
+            logs = {"loss_sup": loss_sup.detach()}
+            logs.update(response_logs(self.joint_weight, labelled=heatmaps))
         return StepOutput(loss_sup, logs)
 
 
