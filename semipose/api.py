@@ -78,7 +78,7 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     from semipose.evaluation.scoring import score_predictions
     from semipose.engine.checkpoint import load_checkpoint
     from semipose.models.loading import CheckpointError as WeightsCheckpointError
-    device = resolve_device(device or config.train.device, "device" if device else "train.device")
+    device = _device(device, config)
     val, val_gt = build_validation(config.data)
     try:
         networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
@@ -88,7 +88,7 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
         networks["mean"] = _Average(list(networks.values()))
     for network in networks.values():
         network.to(device)
-    flip_permutation = list(val.meta.flip_permutation()) if val.meta.has_flip else None
+    flip_permutation = val.meta.flip_test_permutation()
     loader = DataLoader(val, batch_size=config.eval.batch_size, num_workers=config.data.workers)
     metrics = {}
     for name, network in networks.items():
@@ -113,7 +113,7 @@ class Predictor:
     def __init__(self, config: Config, checkpoint: str, device: Optional[str] = None, detector=None):
         from semipose.data.keypoints import COCO17
         from semipose.engine.checkpoint import load_checkpoint
-        self.device = resolve_device(device or config.train.device, "device" if device else "train.device")
+        self.device = _device(device, config)
         payload = load_checkpoint(checkpoint)
         self.meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
         networks = networks_from_payload(payload, config, self.meta.num_keypoints)
@@ -129,8 +129,7 @@ class Predictor:
         from semipose.evaluation.inference import predict_people
         dataset = TopDownDataset(records, self.meta, self.config.data, augment=False)
         loader = DataLoader(dataset, batch_size=self.config.eval.batch_size, num_workers=0)
-        flip_permutation = list(self.meta.flip_permutation()) if self.meta.has_flip else None
-        return predict_people(self.network, loader, flip_permutation, self.config.eval, self.device)
+        return predict_people(self.network, loader, self.meta.flip_test_permutation(), self.config.eval, self.device)
 
     def boxes(self, image_rgb, whole_image: bool = False):
         """(M, 5) person boxes x, y, w, h, score of an image: the detector's, or the whole image when asked."""
@@ -163,6 +162,11 @@ class Predictor:
             if smoothing is not None:
                 keypoints, track_ids = smoothing(boxes[:, :4], keypoints)
             yield frame_rgb, boxes, keypoints, track_ids
+
+
+def _device(requested: Optional[str], config: Config) -> torch.device:
+    """The device asked for by argument, else the config's train.device, checked (semipose.devices)."""
+    return resolve_device(requested, "device") if requested else resolve_device(config.train.device)
 
 
 def _as_detector(detector, device: str):

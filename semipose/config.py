@@ -63,7 +63,6 @@ class DataConfig:
     cache_images: bool = False                      # keep decoded images in memory (small sets)
     fast_decode: bool = True                        # decode JPEGs at 1/2..1/8 size when the crop shrinks that much
 
-
     @property
     def heatmap_size(self) -> tuple[int, int]:
         return (self.input_size[0] // self.heatmap_stride, self.input_size[1] // self.heatmap_stride)

@@ -36,6 +36,13 @@ def test_flip_permutation_swaps_left_and_right_names(name):
         assert meta.names[partner] == mirrored
 
 
+def test_flip_test_permutation_is_none_without_pairs():
+    # LSP-14 by hand: right ankle (0) <-> left ankle (5), ..., neck (12) and head top (13) stay
+    assert LSP14.flip_test_permutation() == [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13]
+    unpaired = KeypointMeta(names=("a", "b"), flip_pairs=(), skeleton=(), sigmas=None)
+    assert unpaired.flip_test_permutation() is None
+
+
 def test_known_layout_sizes_and_flags():
     assert (COCO17.num_keypoints, LSP14.num_keypoints, MPII16.num_keypoints,
             AIC14.num_keypoints) == (17, 14, 16, 14)

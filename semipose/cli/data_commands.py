@@ -37,7 +37,7 @@ def _add_convert_arguments(parser):
 def _run_convert(args):
     from semipose.data.converters import CONVERTERS
     if args.format != "lsp" and (args.lsp_extended or args.image_name):
-        raise SystemExit("convert: --lsp-extended and --image-name are options of the lsp format")
+        raise ValueError("--lsp-extended and --image-name are options of the lsp format")
     options = {"extended": args.lsp_extended, "image_name": args.image_name} if args.format == "lsp" else {}
     coco = CONVERTERS[args.format](args.source, args.images, **options)
     out = Path(args.out)

@@ -49,6 +49,11 @@ class KeypointMeta:
     def has_sigmas(self) -> bool:
         return self.sigmas is not None
 
+    def flip_test_permutation(self) -> Optional[list[int]]:
+        """flip_permutation() as a list for the flip test and flip augmentation, None when the set has
+        no left/right pairs (nothing may be mirrored then)."""
+        return [int(j) for j in self.flip_permutation()] if self.has_flip else None
+
     def flip_permutation(self) -> np.ndarray:
         """perm[i] = the mirror partner of joint i (i itself for centre joints)."""
         perm = np.arange(self.num_keypoints)

@@ -101,7 +101,7 @@ class TopDownDataset(Dataset):
         input_wh = self.config.input_size
         keypoints = np.asarray(record.keypoints, dtype=np.float64).copy()
         if not self.labelled:
-            keypoints[:] = 0.0
+            keypoints[:] = 0.0  # only the box: not even half-body crops may read an unlabelled person's joints
         center, size = self._person_region(record, keypoints, rng)
         rotation, flip = 0.0, False
         if rng is not None and self.augment:
@@ -111,7 +111,8 @@ class TopDownDataset(Dataset):
         image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
         crop = self._crop(record, image_to_input)
 
-        crop_keypoints = geometry.apply_to_points(image_to_input, keypoints) * self.labelled
+        crop_keypoints = (geometry.apply_to_points(image_to_input, keypoints) if self.labelled
+                          else np.zeros_like(keypoints))
         if flip:
             crop_keypoints = crop_keypoints[self.flip_permutation]
         return {

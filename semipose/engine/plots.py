@@ -19,8 +19,8 @@ RIGHT_RGB = (30, 144, 255)  # blue
 CENTRE_RGB = (50, 205, 50)  # green
 PERSON_RGB = [(255, 215, 0), (255, 0, 255), (0, 255, 255), (255, 99, 71), (154, 205, 50)]
 _SMOOTH_ABOVE = 50  # noisy per-iteration curves longer than this get a moving average on top
-EVENT_KIND = "event"
-LINE_STYLES = ("-", "--", "-.", ":")  # records of this kind are marked on the loss panel, not plotted as curves
+EVENT_KIND = "event"  # records of this kind are marked on the loss panel, not plotted as curves
+LINE_STYLES = ("-", "--", "-.", ":")
 
 
 class PlotError(ValueError):

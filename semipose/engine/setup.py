@@ -51,7 +51,7 @@ def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodCon
     meta, k = data.meta, data.meta.num_keypoints
     return MethodContext(
         num_keypoints=k, input_size=tuple(config.data.input_size), heatmap_size=config.data.heatmap_size,
-        flip_permutation=list(meta.flip_permutation()) if meta.has_flip else None,
+        flip_permutation=meta.flip_test_permutation(),
         labelled_joints=torch.from_numpy(labelled_joint_mask(data.labelled)),
         sigma=config.data.sigma,
         build_network=lambda model=None: build_network(model or config.model, k),

@@ -24,7 +24,7 @@ def validate(run, config: Config, device: torch.device) -> dict:
     run.method.eval()
     distributed.broadcast_buffers(run.method.networks)  # every rank evaluates the model rank 0 saves
     meta, world = run.data.meta, distributed.world()
-    flip_permutation = list(meta.flip_permutation()) if meta.has_flip else None
+    flip_permutation = meta.flip_test_permutation()
     share = Subset(run.data.val, distributed.shard_range(len(run.data.val), world.rank, world.size))
     loader = validation_loader(share, config) if len(share) else None
     metrics = {}

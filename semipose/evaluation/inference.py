@@ -73,8 +73,8 @@ def predict_boxes(network: Callable, image_rgb: np.ndarray, boxes_xywh, meta, da
         affines.append(torch.from_numpy(affine).float())
     if not crops:
         return np.zeros((0, meta.num_keypoints, 3), np.float32)
-    flip_permutation = list(meta.flip_permutation()) if meta.has_flip else None
-    heatmaps = predict_heatmaps(network, prepare_images(torch.stack(crops), device), flip_permutation, eval_config)
+    heatmaps = predict_heatmaps(network, prepare_images(torch.stack(crops), device), meta.flip_test_permutation(),
+                                eval_config)
     return heatmaps_to_image_points(heatmaps.cpu(), torch.stack(affines), input_wh, eval_config.refine).numpy()
 
 

@@ -30,14 +30,14 @@ class MethodContext:
     seed: int = 0
 
 
+STEP_PART_PREFIX = "semipose.step."
+
+
 def step_part(name: str):
     """Label a part of a training step ("labelled", "teacher", "views", "student", "loss") for
     torch.profiler: benchmarks/step_speed.py --breakdown sums each part's time. Without an active
     profiler the label costs a few microseconds."""
     return torch.profiler.record_function(f"{STEP_PART_PREFIX}{name}")
-
-
-STEP_PART_PREFIX = "semipose.step."
 
 
 class Method(nn.Module):
