@@ -6,9 +6,13 @@ from typing import Optional, Sequence
 
 import torch
 
-from semipose.config import Config
+from semipose.config import Config, ModelConfig
 from semipose.configtools import load_config as _load_config_tree
 from semipose.devices import resolve_device
+from semipose.engine.setup import build_network
+from semipose.methods import method_class
+from semipose.models.checkpoint_files import CheckpointError, load_checkpoint, network_states
+from semipose.models.loading import load_weights
 
 
 def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Config:
@@ -29,63 +33,50 @@ def train(config: Config) -> dict:
         return Trainer(config, device).fit()
 
 
-def keypoint_meta_dict(meta) -> dict:
-    """A KeypointMeta as plain types, stored in every checkpoint so prediction needs no dataset."""
-    return {"names": list(meta.names), "skeleton": [list(p) for p in meta.skeleton],
-            "flip_pairs": [list(p) for p in meta.flip_pairs],
-            "sigmas": None if meta.sigmas is None else list(meta.sigmas)}
-
-
-def keypoint_meta_from_dict(stored: dict):
-    from semipose.data.keypoints import KeypointMeta
-    return KeypointMeta(tuple(stored["names"]), tuple(tuple(p) for p in stored["skeleton"]),
-                        tuple(tuple(p) for p in stored["flip_pairs"]),
-                        None if stored["sigmas"] is None else tuple(stored["sigmas"]))
-
-
 def networks_from_payload(payload: dict, config: Config, num_keypoints: int) -> dict[str, torch.nn.Module]:
-    """Networks of a semipose training checkpoint (one per trained network) or of a plain pose
-    checkpoint (public SimpleBaseline/HRNet files), in eval mode."""
-    from semipose.engine.checkpoint import network_states
-    from semipose.engine.setup import build_network
-    from semipose.models.loading import load_weights
-    networks = {}
-    for index, (name, state) in enumerate(network_states(payload).items()):
-        model_config = config.method.second_model if index == 1 and config.method.second_model else config.model
-        network = build_network(model_config, num_keypoints)
-        load_weights(network, state, mode="strict")
-        networks[name] = network.eval()
-    return networks
+    """The networks to evaluate in a checkpoint, in eval mode: those the method reports (dual: a,
+    b and their mean) for a checkpoint of `config.method`, the one network of any other pose
+    checkpoint (public SimpleBaseline/HRNet files, a single-network run)."""
+    states = network_states(payload)
+    method = method_class(config.method)
+    models = method.network_models(config.method)
+    if set(states) == set(models):
+        trained = {name: _network_with(states[name], models[name] or config.model, num_keypoints) for name in models}
+        return {name: network.eval() for name, network in method.evaluated(trained).items()}
+    if len(states) == 1:
+        (name, state), = states.items()
+        return {name: _network_with(state, config.model, num_keypoints)}
+    raise CheckpointError(f"the checkpoint holds the networks {', '.join(states) or '(none)'} but method "
+                          f"{config.method.name!r} trains {', '.join(models)}: give the config it was trained with")
 
 
-class _Average(torch.nn.Module):
-    def __init__(self, networks):
-        super().__init__()
-        self.members = torch.nn.ModuleList(networks)
+def _network_with(state: dict, model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
+    network = build_network(model, num_keypoints)  # architecture only: the checkpoint replaces every weight
+    load_weights(network, state, mode="strict")
+    return network.eval()
 
-    def forward(self, images):
-        return sum(member(images) for member in self.members) / len(self.members)
+
+def prediction_network(networks: dict[str, torch.nn.Module], config: Config) -> torch.nn.Module:
+    """The network that predicts: the one the method names (dual: the mean), else the first."""
+    preferred = method_class(config.method).prediction_network
+    return networks[preferred] if preferred in networks else next(iter(networks.values()))
 
 
 def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, print_table: bool = False,
              device: Optional[str] = None) -> dict:
-    """Metrics of every network in `checkpoint` (and of their average when there are several), on
+    """Metrics of every network the method reports for `checkpoint` (dual: a, b and their mean), on
     `device` ('auto', 'cpu', 'cuda', 'cuda:N'; default: the config's train.device)."""
     from torch.utils.data import DataLoader
     from semipose.data.build import build_validation
     from semipose.evaluation.inference import predict_people
     from semipose.evaluation.report import format_table, write_json
     from semipose.evaluation.scoring import score_predictions
-    from semipose.engine.checkpoint import load_checkpoint
-    from semipose.models.loading import CheckpointError as WeightsCheckpointError
     device = _device(device, config)
     val, val_gt = build_validation(config.data)
     try:
         networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
-    except WeightsCheckpointError as error:  # name the file the user gave, not "<state dict>"
+    except CheckpointError as error:  # name the file the user gave, not "<state dict>"
         raise type(error)(f"{checkpoint}: {error}") from None
-    if len(networks) > 1:
-        networks["mean"] = _Average(list(networks.values()))
     for network in networks.values():
         network.to(device)
     flip_permutation = val.meta.flip_test_permutation()
@@ -111,13 +102,12 @@ class Predictor:
     any callable image_rgb -> (M, 5) boxes x, y, w, h, score."""
 
     def __init__(self, config: Config, checkpoint: str, device: Optional[str] = None, detector=None):
-        from semipose.data.keypoints import COCO17
-        from semipose.engine.checkpoint import load_checkpoint
+        from semipose.data.keypoints import COCO17, keypoint_meta_from_dict
         self.device = _device(device, config)
         payload = load_checkpoint(checkpoint)
         self.meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
         networks = networks_from_payload(payload, config, self.meta.num_keypoints)
-        self.network = _Average(list(networks.values())) if len(networks) > 1 else next(iter(networks.values()))
+        self.network = prediction_network(networks, config)
         self.network.to(self.device)
         self.config = config
         self.detector = _as_detector(detector, str(self.device))

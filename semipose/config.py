@@ -2,11 +2,13 @@
 dataclasses (semipose/configtools.py); the resolved tree is saved with every run and checkpoint."""
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import ClassVar, Literal, Mapping, Optional
 
-from semipose.augment.jitter import AffineJitter
-from semipose.config_rules import ConfigValueError, check_config
+from semipose.config_rules import ConfigValueError, check_config, check_loss_weight
+from semipose.jitter import AffineJitter
 
 __all__ = ["Config", "ConfigValueError"]  # + the section dataclasses below
 
@@ -101,17 +103,49 @@ class HardViewConfig:
 
 @dataclass
 class MethodConfig:
+    """The `method:` section every method has; each method's module extends it with its own options
+    (methods/dual.py: DualConfig) and registers both (semipose/methods/__init__.py, METHODS).
+    Supervised training uses this class as it is. `unsup_weight` and `rampup` weight the unlabelled
+    term of L = L_s + lambda L_u; every method takes them, so one base config can compare
+    supervised training (which has no L_u) with the SSL methods.
+
+    Loading picks the class from `name` (`variants`, filled by the registry): a key the chosen
+    method does not have is an error naming it."""
     name: str = "supervised"
     unsup_weight: float = 1.0                             # lambda in L = L_s + lambda L_u
     rampup: tuple[int, int] = (0, 0)                      # linear lambda ramp between these steps
-    hard: HardViewConfig = field(default_factory=HardViewConfig)
-    second_model: Optional[ModelConfig] = None            # dual: network b (default: same as model)
-    teacher_checkpoint: Optional[str] = None              # pseudopose / datadistill
-    teacher_model: Optional[ModelConfig] = None           # architecture of that teacher (default: model)
-    ema_decay: Optional[float] = None                     # consistency: mean teacher
-    confidence_threshold: Optional[float] = None          # consistency: drop low-response joints
-    foreground_weight: Optional[float] = None             # consistency: up-weight foreground pixels
-    distill_views: int = 4                                # datadistill: augmentations per image
+
+    variants: ClassVar[dict[str, type]] = {}              # method name -> its config class
+
+    @classmethod
+    def config_variant(cls, data: Mapping, path: str) -> type:
+        """The config class of the method named in `data` (configtools calls this before building)."""
+        name = data.get("name", cls.name) if isinstance(data, Mapping) else cls.name
+        if name not in cls.variants:
+            close = difflib.get_close_matches(str(name), cls.variants, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigValueError(f"{path}.name: unknown method {name!r}, choose one of "
+                                   f"{', '.join(cls.variants) or '(none registered: import semipose.methods)'}{hint}",
+                                   key=f"{path}.name")
+        variant = cls.variants[name]
+        own = {field.name for field in dataclasses.fields(variant)}
+        for key in data:
+            if key not in own:
+                raise ConfigValueError(_foreign_option_message(str(key), name, variant, cls.variants, path),
+                                       key=f"{path}.{key}")
+        return variant
+
+    def check(self, key: str) -> None:
+        """The value rules of these options (config_rules.py runs them at load time); methods with
+        options of their own extend it."""
+        check_loss_weight(self, key)
+
+
+def _foreign_option_message(option: str, name: str, variant: type, variants: dict, path: str) -> str:
+    owners = [other for other, cls in variants.items() if option in {f.name for f in dataclasses.fields(cls)}]
+    belongs = f"; it is an option of {', '.join(owners)}" if owners else ""
+    options = ", ".join(f.name for f in dataclasses.fields(variant))
+    return f"{path}.{option}: method {name!r} has no option {option!r}{belongs} (its options: {options})"
 
 
 @dataclass

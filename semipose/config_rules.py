@@ -6,10 +6,13 @@ Each rule names its dotted key, so a message reads `train.log_every must be >= 1
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from semipose.augment.randaugment import MAX_MAGNITUDE
 from semipose.configtools import ConfigError, short_repr
+
+
+RANDAUGMENT_MAX_MAGNITUDE = 30.0  # top of RandAugment's magnitude scale (the reference code's)
 
 
 class ConfigValueError(ConfigError):
@@ -50,49 +53,46 @@ def _check_data(config) -> None:
         require(data.num_labelled > 0, "data.num_labelled", "positive", data.num_labelled)
     between(data.half_body_prob, 0, 1, "data.half_body_prob")
     at_least(data.workers, 0, "data.workers")
-    _check_jitter(data.easy, "data.easy")
+    check_jitter(data.easy, "data.easy")
 
 
-def _check_jitter(jitter, key: str) -> None:
+def check_jitter(jitter, key: str) -> None:
     at_least(jitter.rotation, 0, f"{key}.rotation")
     between(jitter.scale, 0, 1, f"{key}.scale", high_open=True)
     between(jitter.rotation_prob, 0, 1, f"{key}.rotation_prob")
 
 
 def _check_models(config) -> None:
-    method = config.method
-    for key, model in (("model", config.model), ("method.second_model", method.second_model),
-                       ("method.teacher_model", method.teacher_model)):
+    models = [("model", config.model)]
+    models += [(f"method.{field.name}", getattr(config.method, field.name)) for field in dataclasses.fields(config.method)
+               if field.name.endswith("_model")]
+    for key, model in models:
         if model is not None and model.width is not None:
             at_least(model.width, 1, f"{key}.width")
 
 
 def _check_method(config) -> None:
-    method = config.method
-    at_least(method.unsup_weight, 0, "method.unsup_weight")
+    config.method.check("method")  # the base rules below, plus each method's own (its config class)
+
+
+def check_loss_weight(method, key: str) -> None:
+    """unsup_weight and rampup, the options every method has."""
+    at_least(method.unsup_weight, 0, f"{key}.unsup_weight")
     start, end = method.rampup
-    at_least(start, 0, "method.rampup[0]")
-    require(end >= start, "method.rampup", "[start, end] with end >= start", list(method.rampup))
-    if method.ema_decay is not None:
-        between(method.ema_decay, 0, 1, "method.ema_decay", low_open=True, high_open=True)
-    if method.confidence_threshold is not None:
-        between(method.confidence_threshold, 0, 1, "method.confidence_threshold")
-    if method.foreground_weight is not None:
-        at_least(method.foreground_weight, 0, "method.foreground_weight")
-    at_least(method.distill_views, 1, "method.distill_views")
-    _check_hard_view(method.hard)
+    at_least(start, 0, f"{key}.rampup[0]")
+    require(end >= start, f"{key}.rampup", "[start, end] with end >= start", list(method.rampup))
 
 
-def _check_hard_view(hard) -> None:
-    _check_jitter(hard.affine, "method.hard.affine")
-    at_least(hard.randaugment.num_ops, 0, "method.hard.randaugment.num_ops")
-    between(hard.randaugment.magnitude, 0, MAX_MAGNITUDE, "method.hard.randaugment.magnitude")
+def check_hard_view(hard, key: str) -> None:
+    check_jitter(hard.affine, f"{key}.affine")
+    at_least(hard.randaugment.num_ops, 0, f"{key}.randaugment.num_ops")
+    between(hard.randaugment.magnitude, 0, RANDAUGMENT_MAX_MAGNITUDE, f"{key}.randaugment.magnitude")
     cutout = hard.joint_cutout
-    at_least(cutout.num_joints, 0, "method.hard.joint_cutout.num_joints")
+    at_least(cutout.num_joints, 0, f"{key}.joint_cutout.num_joints")
     low, high = cutout.half_size
-    require(0 < low <= high, "method.hard.joint_cutout.half_size", "[low, high] with 0 < low <= high",
+    require(0 < low <= high, f"{key}.joint_cutout.half_size", "[low, high] with 0 < low <= high",
             list(cutout.half_size))
-    at_least(cutout.jitter, 0, "method.hard.joint_cutout.jitter")
+    at_least(cutout.jitter, 0, f"{key}.joint_cutout.jitter")
 
 
 def _check_train(config) -> None:

@@ -3,6 +3,8 @@
 Nothing here knows the concrete config classes (those live in `semipose.config`); every function
 works on any tree of dataclasses whose fields are annotated with plain types, `Optional[X]`,
 `list[X]`, `tuple[X, ...]`, `tuple[X, Y]`, `dict[str, X]`, `Literal[...]` or nested dataclasses.
+A dataclass with a `config_variant(mapping, dotted_key) -> subclass` classmethod is a section
+whose class depends on its content (the `method:` section: one class per method).
 """
 
 from __future__ import annotations
@@ -198,6 +200,9 @@ def _convert(annotation: Any, value: Any, key: str) -> Any:
     if dataclasses.is_dataclass(annotation):
         if isinstance(value, annotation):
             return value
+        choose_variant = getattr(annotation, "config_variant", None)
+        if choose_variant is not None and isinstance(value, Mapping):
+            annotation = choose_variant(value, key)  # a section typed by one of its values (method.name)
         return from_dict(annotation, value, key)
     return _convert_scalar(annotation, value, key)
 

@@ -15,17 +15,16 @@ import torch
 
 from semipose.engine import checkpoint as checkpoint_module
 from semipose.engine.checkpoint import (
-    CheckpointError,
     CheckpointWriteError,
     checkpoint_name,
     find_resume_checkpoint,
-    load_checkpoint,
     numbered_checkpoints,
     rng_state,
     save_checkpoint,
     save_training_checkpoint,
     set_rng_state,
 )
+from semipose.models.checkpoint_files import CheckpointError, load_checkpoint
 from semipose.engine.seeding import make_worker_init, seed_everything
 
 

@@ -3,7 +3,7 @@ collapse, silent for supervised runs and early noise; state survives a checkpoin
 import pytest
 
 from semipose.config import MonitorConfig
-from semipose.evaluation.collapse_monitor import CollapseMonitor
+from semipose.engine.collapse_monitor import CollapseMonitor
 
 
 def _logs(labelled, unlabelled, teacher=None):

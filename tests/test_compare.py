@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from semipose.engine.compare import final_responses, parse_variant, write_comparison
+from semipose.experiments.compare import final_responses, parse_variant, write_comparison
 
 
 def write_log(path, labelled, unlabelled):
@@ -56,7 +56,7 @@ def test_variant_syntax():
 
 
 def test_collect_builds_the_table_from_finished_runs(tmp_path):
-    from semipose.engine.compare import run_comparison
+    from semipose.experiments.compare import run_comparison
     for label, ap in (("supervised", 0.2), ("single", 0.3)):
         write_log(tmp_path / label / "log.jsonl", [0.4], [None if label == "supervised" else 0.36])
         (tmp_path / label / "metrics.json").write_text(json.dumps(
@@ -71,7 +71,7 @@ def test_collect_builds_the_table_from_finished_runs(tmp_path):
 
 
 def test_seeds_summary_gives_mean_std_and_paired_difference_to_the_baseline(tmp_path):
-    from semipose.engine.compare import run_seeds
+    from semipose.experiments.compare import run_seeds
     results = {0: {"supervised": 0.40, "dual": (0.42, 0.41)}, 1: {"supervised": 0.44, "dual": (0.43, 0.47)}}
     for seed, runs in results.items():
         for label, value in runs.items():

@@ -16,7 +16,7 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from semipose import api
-from semipose.engine import checkpoint as ckpt
+from semipose.models.checkpoint_files import load_checkpoint
 from semipose.engine import distributed
 from semipose.engine.run_log import read_log
 from semipose.engine.streams import StreamSampler
@@ -193,7 +193,7 @@ def test_two_process_run_resumes_onto_the_same_loss_curve(synth_dir, tmp_path):
     reference, continued = _losses(straight), _losses(resumed)
     assert sorted(reference) == list(range(1, 9))            # one record per step: only rank 0 logs
     assert [continued[s] for s in range(5, 9)] == [reference[s] for s in range(5, 9)]
-    rank_states = ckpt.load_checkpoint(resumed / "last.pt")["rank_states"]
+    rank_states = load_checkpoint(resumed / "last.pt")["rank_states"]
     assert len(rank_states) == 2 and rank_states[0]["method_extra"] != rank_states[1]["method_extra"]
     assert "CUDA" in (tmp_path / "sync_bn_rank0.txt").read_text()
 
@@ -208,7 +208,7 @@ def test_torchrun_command_line_trains_dual_on_two_processes(synth_dir, tmp_path)
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=80)
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(_losses(run_dir)) == [1, 2, 3, 4]
-    payload = ckpt.load_checkpoint(run_dir / "last.pt")
+    payload = load_checkpoint(run_dir / "last.pt")
     assert payload["iteration"] == 4 and len(payload["rank_states"]) == 2
     assert {"a/AP", "b/AP", "mean/AP"} <= set(read_log(run_dir / "log.jsonl", kind="val")[-1])
 

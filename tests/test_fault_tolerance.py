@@ -10,6 +10,7 @@ import pytest
 
 from semipose import api
 from semipose.engine import checkpoint as ckpt
+from semipose.models.checkpoint_files import load_checkpoint
 from semipose.engine.run_log import read_log
 from tests.conftest import synth_overrides
 
@@ -84,4 +85,4 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(synth_dir, tmp_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr
-    assert ckpt.load_checkpoint(run_dir / "last.pt")["iteration"] >= 3
+    assert load_checkpoint(run_dir / "last.pt")["iteration"] >= 3

@@ -7,9 +7,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from semipose import codec
-from semipose.config import ConfigValueError, MethodConfig
-from semipose.methods import METHODS, build_method
+from semipose.config import ConfigValueError, HardViewConfig, MethodConfig
+from semipose.methods import METHODS, build_method, method_config
 from semipose.methods.base import MethodContext
+from semipose.methods.single import SingleConfig
 
 K, INPUT_WH, HEATMAP_WH = 5, (24, 32), (6, 8)
 NEEDS_TEACHER = {"pseudopose", "datadistill"}
@@ -36,10 +37,12 @@ def _context(load_network=None):
 
 
 def _config(name, **options):
-    config = MethodConfig(name=name, teacher_checkpoint="teacher.pt" if name in NEEDS_TEACHER else None,
-                          **options)
-    config.hard.joint_cutout.num_joints = 2
-    config.hard.randaugment.num_ops = 2
+    if name in NEEDS_TEACHER:
+        options.setdefault("teacher_checkpoint", "teacher.pt")
+    config = method_config(name, **options)
+    if isinstance(getattr(config, "hard", None), HardViewConfig):
+        config.hard.joint_cutout.num_joints = 2
+        config.hard.randaugment.num_ops = 2
     return config
 
 
@@ -55,7 +58,7 @@ def _batches(count=4, seed=0):
 
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_each_method_runs_a_step_and_evaluates(name):
-    method = build_method(_config(name, ema_decay=0.9 if name == "consistency" else None), _context())
+    method = build_method(_config(name, **({"ema_decay": 0.9} if name == "consistency" else {})), _context())
     method.train()
     labelled, unlabelled = _batches()
     output = method.training_step(labelled, unlabelled if method.uses_unlabelled else None, step=0)
@@ -98,12 +101,13 @@ def test_dual_networks_learn_only_from_their_own_terms():
     assert [grad for _, grad in calls_a] == [True, False, True]
     params_a = list(method.networks["a"].parameters())
     params_b = list(method.networks["b"].parameters())
-    for own, other in ((("sup_a", "unsup_a"), params_b), (("sup_b", "unsup_b"), params_a)):
-        grads = torch.autograd.grad(terms[own[0]] + terms[own[1]], other, allow_unused=True, retain_graph=True)
+    (unsup_a, unsup_b), sup = terms.unsupervised, terms.supervised
+    for (own_sup, own_unsup), other in (((sup["a"], unsup_a), params_b), ((sup["b"], unsup_b), params_a)):
+        grads = torch.autograd.grad(own_sup + own_unsup, other, allow_unused=True, retain_graph=True)
         assert all(g is None or g.abs().max() == 0 for g in grads)
     # b's gradient from the whole loss is that of 0.5 L_s(b) + lambda L_u(b_hard, T(a_easy)).
-    whole = 0.5 * (terms["sup_a"] + terms["sup_b"]) + terms["unsup_a"] + terms["unsup_b"]
-    own_b = 0.5 * terms["sup_b"] + terms["unsup_b"]
+    whole = terms.loss_sup() + terms.loss_unsup()
+    own_b = 0.5 * sup["b"] + unsup_b
     for g_whole, g_own in zip(torch.autograd.grad(whole, params_b, retain_graph=True),
                               torch.autograd.grad(own_b, params_b)):
         assert torch.allclose(g_whole, g_own, atol=1e-7)
@@ -119,8 +123,9 @@ def test_dual_treats_its_two_networks_alike():
     method.networks["b"].load_state_dict(method.networks["a"].state_dict())
     labelled, unlabelled = _batches()
     terms = method.loss_terms(labelled, unlabelled)
-    assert terms["unsup_a"] > 0
-    assert torch.equal(terms["sup_a"], terms["sup_b"]) and torch.equal(terms["unsup_a"], terms["unsup_b"])
+    (unsup_a, unsup_b), sup = terms.unsupervised, terms.supervised
+    assert unsup_a > 0
+    assert torch.equal(sup["a"], sup["b"]) and torch.equal(unsup_a, unsup_b)
     loss = method.training_step(labelled, unlabelled, step=10 ** 6).loss
     loss.backward()
     for p_a, p_b in zip(method.networks["a"].parameters(), method.networks["b"].parameters()):
@@ -136,8 +141,6 @@ def test_pseudopose_teacher_is_frozen_and_stays_in_eval_mode():
     method.training_step(*_batches(), step=0).loss.backward()
     assert all(p.grad is None for p in method.teacher.parameters())
     assert not any(p is q for p in method.teacher.parameters() for q in method.networks.parameters())
-    with pytest.raises(ConfigValueError, match="teacher_checkpoint"):
-        build_method(MethodConfig(name="pseudopose"), _context())
 
 
 def test_consistency_sends_gradient_through_both_views_unless_a_mean_teacher_is_used():
@@ -175,12 +178,12 @@ def test_datadistill_averages_views_back_into_the_easy_frame_and_renders_targets
     ys, xs = torch.meshgrid(torch.arange(32.0), torch.arange(24.0), indexing="ij")
     blob = torch.exp(-((xs - 10.0) ** 2 + (ys - 14.0) ** 2) / (2 * 2.5 ** 2))
     easy = blob.expand(3, 3, 32, 24).clone()
-    teacher = method.teacher_heatmaps(easy)
+    teacher = method.teachers_of_easy()["ensemble"](easy)
     peaks, _ = codec.decode(teacher, refine="dark")
     expected = torch.tensor([(10.0 + 0.5) / 4 - 0.5, (14.0 + 0.5) / 4 - 0.5])
     assert (peaks - expected).abs().max() < 0.3
 
-    hard = method.hard_views.build(easy, None, method.rng)
+    hard, = method.hard_views.build(easy, [None], method.rng)
     targets, joint_weight, pixel_weight = method.hard_targets(teacher, hard)
     assert pixel_weight is None and 0.5 < targets.amax() <= 1.0   # clean Gaussians of peak 1
     hard_peaks, _ = codec.decode(targets, refine="dark")
@@ -193,6 +196,11 @@ def test_unknown_method_names_the_choices_and_the_closest_one():
     with pytest.raises(ValueError, match="'single'") as error:
         build_method(MethodConfig(name="singel"), None)
     assert "supervised" in str(error.value) and "datadistill" in str(error.value)
+
+
+def test_a_method_config_of_another_method_is_refused():
+    with pytest.raises(ConfigValueError, match="'dual' takes a DualConfig, got a SingleConfig"):
+        build_method(SingleConfig(name="dual"), _context())
 
 
 def test_unsupervised_weight_follows_the_ramp():

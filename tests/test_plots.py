@@ -159,7 +159,7 @@ def test_every_training_curve_has_its_own_colour_and_style(tmp_path):
 
 def test_supervised_runs_still_plot_the_labelled_response(tmp_path):
     from semipose.config import MonitorConfig
-    from semipose.evaluation.collapse_monitor import CollapseMonitor
+    from semipose.engine.collapse_monitor import CollapseMonitor
     monitor = CollapseMonitor(MonitorConfig())
     for step in (2, 4, 6):
         assert monitor.update(step, {"response_labelled": 0.1 * step}) is None

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from semipose import api
-from semipose.engine import checkpoint as ckpt
+from semipose.models.checkpoint_files import load_checkpoint
 from semipose.engine.run_log import read_log
 from semipose.engine.trainer import Trainer
 from tests.conftest import synth_overrides
@@ -56,7 +56,7 @@ def test_interrupted_run_resumes_onto_the_same_loss_curve(synth_dir, tmp_path, m
     monkeypatch.setattr(trainer, "_step", step_then_stop)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit()
-    assert ckpt.load_checkpoint(interrupted / "last.pt")["iteration"] == 5
+    assert load_checkpoint(interrupted / "last.pt")["iteration"] == 5
     Trainer(config).fit()   # auto_resume picks up last.pt
     resumed, reference = _losses(interrupted), _losses(straight)
     assert [resumed[s] for s in range(6, 9)] == [reference[s] for s in range(6, 9)]
@@ -77,4 +77,4 @@ def test_non_finite_loss_stops_with_the_iteration_named(synth_dir, tmp_path, mon
     monkeypatch.setattr(trainer.run.method, "training_step", poisoned)
     with pytest.raises(TrainingDiverged, match="iteration 3"):
         trainer.fit()
-    assert ckpt.load_checkpoint(tmp_path / "run" / "last.pt")["iteration"] == 2
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["iteration"] == 2

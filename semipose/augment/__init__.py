@@ -1,5 +1,5 @@
-"""Augmentations of the SSL methods: the shared rotation/scale jitter, the easy -> hard view built on
-the device, batched RandAugment and Joint Cutout."""
+"""Augmentations of the SSL methods: the easy -> hard view built on the device, batched RandAugment
+and Joint Cutout (the rotation/scale jitter they share is semipose/jitter.py)."""
 
 from semipose.augment.hard_view import (
     HardView,
@@ -11,15 +11,11 @@ from semipose.augment.hard_view import (
     sample_easy_to_hard,
     warp_to_hard,
 )
-from semipose.augment.jitter import AFFINE_30, AFFINE_60, AffineJitter, sample_jitter
 from semipose.augment.joint_cutout import JointCutoutError, joint_cutout
 from semipose.augment.randaugment import OPS as RANDAUGMENT_OPS
 from semipose.augment.randaugment import RandAugmentError, rand_augment
 
 __all__ = [
-    "AFFINE_30",
-    "AFFINE_60",
-    "AffineJitter",
     "HardView",
     "HardViewBuilder",
     "JointCutoutError",
@@ -32,6 +28,5 @@ __all__ = [
     "map_heatmaps_to_hard",
     "rand_augment",
     "sample_easy_to_hard",
-    "sample_jitter",
     "warp_to_hard",
 ]

@@ -12,19 +12,16 @@ grid's destination->source map, i.e. it scales by 1/s where we scale by s.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
 from semipose import codec, geometry
-from semipose.augment.jitter import AffineJitter, sample_jitter
 from semipose.augment.joint_cutout import joint_cutout
 from semipose.augment.randaugment import rand_augment
-
-if TYPE_CHECKING:  # runtime imports would be circular (semipose.config imports this package)
-    from semipose.config import HardViewConfig
-    from semipose.methods.base import MethodContext
+from semipose.config import HardViewConfig
+from semipose.jitter import AffineJitter, sample_jitter
 
 IN_VIEW_THRESHOLD = 0.999  # a warped all-ones map is 1 exactly where bilinear sampling stays inside
 
@@ -85,13 +82,16 @@ class HardView:
 
 
 class HardViewBuilder:
-    """Builds hard views per `HardViewConfig`: "A", "A+JC", "A+RA", "A+RA+JC" are all configs."""
+    """Builds hard views per `HardViewConfig`: "A", "A+JC", "A+RA", "A+RA+JC" are all configs.
 
-    def __init__(self, config: "HardViewConfig", context: "MethodContext"):
+    `cutout_joints` (K,) bool: the joints Joint Cutout may cut at (those the labelled set annotates).
+    """
+
+    def __init__(self, config: HardViewConfig, input_wh, heatmap_wh, cutout_joints: torch.Tensor):
         self.config = config
-        self.input_wh = tuple(context.input_size)
-        self.heatmap_wh = tuple(context.heatmap_size)
-        self.allowed_joints = torch.as_tensor(context.labelled_joints, dtype=torch.bool).cpu()
+        self.input_wh = tuple(input_wh)
+        self.heatmap_wh = tuple(heatmap_wh)
+        self.allowed_joints = torch.as_tensor(cutout_joints, dtype=torch.bool).cpu()
         if self.uses_joint_cutout and not bool(self.allowed_joints.any()):
             raise ValueError("method.hard.joint_cutout: the labelled set annotates no joint, nothing to cut out")
         self._generators: dict[str, torch.Generator] = {}
@@ -100,21 +100,13 @@ class HardViewBuilder:
     def uses_joint_cutout(self) -> bool:
         return self.config.joint_cutout.num_joints > 0
 
-    def cutout_joints(self, teacher_heatmaps: torch.Tensor) -> Optional[torch.Tensor]:
-        """Where Joint Cutout should cut, from the teacher's easy-view heatmaps (None when JC is off)."""
-        if not self.uses_joint_cutout:
-            return None
-        return heatmap_peaks_in_input_px(teacher_heatmaps, self.input_wh, self.heatmap_wh)
-
-    def build(self, easy_images: torch.Tensor, cutout_joints: Optional[torch.Tensor],
-              rng: np.random.Generator) -> HardView:
-        return self.build_many(easy_images, [cutout_joints], rng)[0]
-
-    def build_many(self, easy_images: torch.Tensor, cutout_joints: Sequence[Optional[torch.Tensor]],
-                   rng: np.random.Generator) -> list[HardView]:
-        """One hard view per entry of `cutout_joints` (dual: each network masked at the other's joints).
+    def build(self, easy_images: torch.Tensor, teacher_heatmaps: Sequence[Optional[torch.Tensor]],
+              rng: np.random.Generator) -> list[HardView]:
+        """One hard view per entry of `teacher_heatmaps` (the teachers' easy-view heatmaps; with
+        Joint Cutout each view is cut at its teacher's joints, dual: a's view at b's joints).
 
         All views share the RandAugment draw, the affine and the mask; only the cutouts differ.
+        An entry may be None when Joint Cutout is off (the heatmaps are then not needed).
         """
         with torch.no_grad():
             count, device = easy_images.shape[0], easy_images.device
@@ -127,20 +119,19 @@ class HardViewBuilder:
             if not self.uses_joint_cutout:  # the views are identical: warp once, share the images
                 shared = HardView(warp_to_hard(augmented, easy_to_hard, self.input_wh), easy_to_hard,
                                   heatmap_affine, mask)
-                return [shared] * len(cutout_joints)
+                return [shared] * len(teacher_heatmaps)
             views = []
-            for joints in cutout_joints:
-                images = self._cut_out(augmented, joints, generator)
+            for heatmaps in teacher_heatmaps:
+                images = self._cut_out(augmented, heatmaps, generator)
                 views.append(HardView(warp_to_hard(images, easy_to_hard, self.input_wh),
                                       easy_to_hard, heatmap_affine, mask))
             return views
 
-    def _cut_out(self, images: torch.Tensor, joints: Optional[torch.Tensor], generator) -> torch.Tensor:
-        if not self.uses_joint_cutout:
-            return images
-        if joints is None:
-            raise ValueError("method.hard.joint_cutout.num_joints > 0 but no teacher joints were given "
-                             "(use HardViewBuilder.cutout_joints on the teacher's heatmaps)")
+    def _cut_out(self, images: torch.Tensor, teacher_heatmaps: Optional[torch.Tensor], generator) -> torch.Tensor:
+        if teacher_heatmaps is None:
+            raise ValueError("method.hard.joint_cutout.num_joints > 0 but no teacher heatmaps were given "
+                             "(Joint Cutout cuts at the teacher's joints)")
+        joints = heatmap_peaks_in_input_px(teacher_heatmaps, self.input_wh, self.heatmap_wh)
         cut = self.config.joint_cutout
         return joint_cutout(images, joints, cut.num_joints, cut.half_size, cut.jitter, self.allowed_joints,
                             generator)

@@ -15,11 +15,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from semipose.config_rules import RANDAUGMENT_MAX_MAGNITUDE as MAX_MAGNITUDE
+from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD
+
 
 class RandAugmentError(ValueError):
     """Bad RandAugment settings (method.hard.randaugment)."""
 
-MAX_MAGNITUDE = 30.0
 REFERENCE_HEIGHT = 256.0   # cutout sizes are given for a 256-high crop
 SMOOTH_KERNEL = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13.0  # PIL SMOOTH
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # PIL's RGB -> L
@@ -151,8 +153,6 @@ def op_value(name: str, magnitude: float) -> float:
 
 def imagenet_mean_std(like: torch.Tensor):
     """The loader's normalisation constants as (1, 3, 1, 1) tensors in [0, 1] units."""
-    # Imported late: semipose.data imports semipose.config, which imports this package.
-    from semipose.data.topdown import IMAGENET_MEAN, IMAGENET_STD
     as_tensor = lambda values: torch.as_tensor(values / 255.0, device=like.device, dtype=like.dtype)  # noqa: E731
     return as_tensor(IMAGENET_MEAN)[None, :, None, None], as_tensor(IMAGENET_STD)[None, :, None, None]
 

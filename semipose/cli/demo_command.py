@@ -20,7 +20,7 @@ def _add_arguments(parser):
 
 def _run(args):
     from semipose.data.synth import generate_dataset
-    from semipose.engine.compare import parse_variant, run_comparison
+    from semipose.experiments.compare import parse_variant, run_comparison
     data = Path(args.data)
     if not (data / "annotations" / "train.json").exists():
         print(f"generating {args.people} synthetic people in {data} ...")

@@ -22,7 +22,7 @@ def _add_compare_arguments(parser):
 
 
 def _run_compare(args):
-    from semipose.engine.compare import parse_variant, run_comparison, run_seeds
+    from semipose.experiments.compare import parse_variant, run_comparison, run_seeds
     variants, out = [parse_variant(r) for r in args.runs], Path(args.out)
     if args.seeds:
         if run_seeds(args.config, list(args.overrides), variants, out, args.seeds,
@@ -48,7 +48,7 @@ def _run_ladder(args):
     from torch.utils.data import DataLoader
     from semipose.api import load_config, networks_from_payload
     from semipose.data.build import build_validation
-    from semipose.engine.checkpoint import load_checkpoint
+    from semipose.models.checkpoint_files import load_checkpoint
     from semipose.evaluation.ladder import ladder_steps, run_ladder
     from semipose.evaluation.report import format_table, write_json
     from semipose.evaluation.scoring import score_predictions

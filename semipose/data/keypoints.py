@@ -245,3 +245,16 @@ def _sigmas(value: Any, k: int, fail) -> Optional[tuple[float, ...]]:
         fail(f"got {value!r}")
     return tuple(float(s) for s in value)
 
+
+def keypoint_meta_dict(meta) -> dict:
+    """A KeypointMeta as plain types, stored in every checkpoint so prediction needs no dataset."""
+    return {"names": list(meta.names), "skeleton": [list(p) for p in meta.skeleton],
+            "flip_pairs": [list(p) for p in meta.flip_pairs],
+            "sigmas": None if meta.sigmas is None else list(meta.sigmas)}
+
+
+def keypoint_meta_from_dict(stored: dict) -> KeypointMeta:
+    """The inverse of keypoint_meta_dict."""
+    return KeypointMeta(tuple(stored["names"]), tuple(tuple(p) for p in stored["skeleton"]),
+                        tuple(tuple(p) for p in stored["flip_pairs"]),
+                        None if stored["sigmas"] is None else tuple(stored["sigmas"]))

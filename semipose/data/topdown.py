@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from semipose import codec, geometry
-from semipose.augment.jitter import sample_jitter
+from semipose.jitter import sample_jitter
 from semipose.config import DataConfig
 # Re-exported: the normalisation constants (augment/randaugment.py) and the drawing helper.
 from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import random
 import re
 import shutil
@@ -21,16 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from semipose.models.checkpoint_files import CheckpointError, load_checkpoint
+
 logger = logging.getLogger(__name__)
 
 LAST_NAME = "last.pt"
 BEST_NAME = "best.pt"
 _NUMBERED = re.compile(r"^checkpoint_(\d{8,})\.pt$")
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be read (missing, truncated, not a zip, refused by weights_only)."""
 
 
 class CheckpointWriteError(OSError):
@@ -115,35 +112,6 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(descriptor)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint onto the CPU with weights_only=True; CheckpointError says which file and why."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises RuntimeError, UnpicklingError, KeyError, EOFError...
-        raise CheckpointError(f"{path}: cannot load checkpoint: {load_failure_reason(err)}") from None
-    if not isinstance(payload, dict):
-        raise CheckpointError(f"{path}: expected a dict payload, got {type(payload).__name__}")
-    return payload
-
-
-def load_failure_reason(err: Exception) -> str:
-    """One line for why torch.load(weights_only=True) failed, without torch's advice to retry
-    with weights_only=False (exactly what must not be done with an untrusted file)."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    if isinstance(err, pickle.UnpicklingError):
-        detail = next((line for line in lines if "GLOBAL" in line), None)
-        if detail is not None:
-            return ("refused by weights_only loading (the file holds a pickled Python object): "
-                    + detail.split(" Please use")[0])
-        # Not an object: bytes the weights-only unpickler cannot parse ("Unsupported operand").
-        lines = [line for line in lines if line.startswith("Unsupported")] or lines
-    first_line = lines[0][:300] if lines else ""
-    return f"truncated, corrupted or not a PyTorch checkpoint ({type(err).__name__}: {first_line})"
 
 
 # ----------------------------------------------------------------------------- run directories
@@ -272,25 +240,3 @@ def set_rng_state(state: dict) -> None:
     if "cuda" in state and torch.cuda.is_available():
         for device, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(cuda_state, device)
-
-
-def training_checkpoint_networks(content: dict) -> dict[str, dict]:
-    """{name: state dict} of the networks in a semipose training checkpoint (its `method` entry
-    holds `networks.<name>.<parameter>`), in training order; {} for any other file."""
-    method = content.get("method")
-    if not isinstance(method, dict):
-        return {}
-    networks: dict[str, dict] = {}
-    for key, value in method.items():
-        if isinstance(key, str) and key.startswith("networks."):
-            name, _, rest = key[len("networks."):].partition(".")
-            networks.setdefault(name, {})[rest] = value
-    return networks
-
-
-def network_states(payload: dict) -> dict[str, dict]:
-    """Per-network weights: {name: state_dict} from a semipose training checkpoint (its method's
-    `networks.<name>.*`), or {"model": payload} for a plain pose checkpoint."""
-    if "method" not in payload:
-        return {"model": payload}
-    return training_checkpoint_networks(payload)

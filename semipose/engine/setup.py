@@ -9,10 +9,10 @@ from typing import Optional
 import torch
 
 from semipose.config import Config, ModelConfig, TrainConfig
-from semipose.engine.checkpoint import load_checkpoint, network_states
+from semipose.models.checkpoint_files import load_checkpoint, network_states
 from semipose.engine.distributed import World, rank_seed
 from semipose.data.build import DataBundle, build_datasets, labelled_joint_mask
-from semipose.methods import METHODS, build_method
+from semipose.methods import method_class
 from semipose.methods.base import Method, MethodContext
 from semipose.models import build_model
 from semipose.models.loading import load_weights
@@ -28,8 +28,14 @@ class Run:
 
 
 def build_network(model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
+    """The architecture `model` names, freshly initialised (no file is read)."""
     options = {"width": model.width} if model.width else {}
-    network = build_model(model.name, num_keypoints, **options)
+    return build_model(model.name, num_keypoints, **options)
+
+
+def load_initial_weights(network: torch.nn.Module, model: ModelConfig) -> torch.nn.Module:
+    """The weights a training run starts from: model.pretrained (ImageNet backbone), then
+    model.checkpoint (a whole pose model)."""
     if model.pretrained:
         load_weights(network, model.pretrained, mode="backbone")
     if model.checkpoint:
@@ -38,9 +44,9 @@ def build_network(model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
     return network
 
 
-def load_frozen_network(path: str, model: Optional[ModelConfig], default: ModelConfig, num_keypoints: int):
+def load_frozen_network(path: str, model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
     """A fixed teacher: a network from a pose checkpoint (ours or a public one), eval mode, no grad."""
-    network = build_network(model or default, num_keypoints)
+    network = build_network(model, num_keypoints)
     payload = load_checkpoint(path)
     load_weights(network, next(iter(network_states(payload).values())), mode="strict")
     network.eval().requires_grad_(False)
@@ -54,17 +60,17 @@ def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodCon
         flip_permutation=meta.flip_test_permutation(),
         labelled_joints=torch.from_numpy(labelled_joint_mask(data.labelled)),
         sigma=config.data.sigma,
-        build_network=lambda model=None: build_network(model or config.model, k),
-        load_network=lambda path, model=None: load_frozen_network(path, model, config.model, k),
+        build_network=lambda model=None: load_initial_weights(build_network(model or config.model, k),
+                                                              model or config.model),
+        load_network=lambda path, model=None: load_frozen_network(path, model or config.model, k),
         seed=rank_seed(config.train.seed, rank))
 
 
 def build_run(config: Config, device: torch.device, world: World = World()) -> Run:
-    if config.method.name not in METHODS:
-        build_method(config.method, None)  # raises the registry's clear error before any data is read
-    uses_unlabelled = METHODS[config.method.name].uses_unlabelled
+    method_type = method_class(config.method)  # a wrong method config fails here, before any data is read
+    uses_unlabelled = method_type.uses_unlabelled
     data = build_datasets(config.data, config.train.seed, need_unlabelled=uses_unlabelled)
-    method = build_method(config.method, method_context(config, data, world.rank)).to(device)
+    method = method_type(config.method, method_context(config, data, world.rank)).to(device)
     for network in [*method.networks.values(), *method.teachers().values()]:
         apply_speed_options(network, config.train, device)
     optimizer = torch.optim.Adam(method.networks.parameters(), lr=config.train.lr,

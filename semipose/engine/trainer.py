@@ -12,20 +12,21 @@ from typing import Optional
 
 import torch
 
-from semipose.api import keypoint_meta_dict
 from semipose.config import Config
 from semipose.configtools import to_dict
 from semipose.data.batch_prep import prepare_batch
+from semipose.data.keypoints import keypoint_meta_dict
 from semipose.devices import resolve_device
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
+from semipose.engine.collapse_monitor import CollapseMonitor
 from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
 from semipose.engine.schedule import Schedule
 from semipose.engine.seeding import seed_everything
 from semipose.engine.setup import build_run
 from semipose.engine.streams import make_stream_loader
 from semipose.engine.validation import validate
-from semipose.evaluation.collapse_monitor import CollapseMonitor
+from semipose.models.checkpoint_files import CheckpointError, load_checkpoint
 
 log = logging.getLogger("semipose")
 
@@ -201,7 +202,7 @@ class Trainer:
     def _resume(self):
         train = self.config.train
         if train.resume:
-            payload = ckpt.load_checkpoint(train.resume)
+            payload = load_checkpoint(train.resume)
             source = train.resume
         else:
             found = ckpt.find_resume_checkpoint(self.run_dir) if train.auto_resume else None
@@ -214,7 +215,7 @@ class Trainer:
     def _load_payload(self, payload: dict, source="checkpoint"):
         missing = [key for key in ("method", "optimizer", "iteration", "rng") if key not in payload]
         if missing:
-            raise ckpt.CheckpointError(f"{source}: not a semipose training checkpoint (no {', '.join(missing)}); "
+            raise CheckpointError(f"{source}: not a semipose training checkpoint (no {', '.join(missing)}); "
                                        "to start from pose weights use model.checkpoint=PATH instead of --resume")
         self.run.method.load_state_dict(payload["method"])
         self.run.optimizer.load_state_dict(payload["optimizer"])

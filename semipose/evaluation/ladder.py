@@ -6,15 +6,14 @@ perturbation: this ladder measures that gap for a checkpoint before an SSL run i
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 from semipose import geometry
 from semipose.augment.hard_view import HardViewBuilder
-from semipose.augment.jitter import AFFINE_30, AFFINE_60, AffineJitter
 from semipose.config import HardViewConfig, JointCutoutConfig, RandAugmentConfig
+from semipose.jitter import AFFINE_30, AFFINE_60, AffineJitter
 from semipose.evaluation.inference import predict_people
 
 NO_AFFINE = AffineJitter(rotation=0.0, scale=0.0, rotation_prob=0.0)
@@ -37,15 +36,13 @@ def ladder_steps(joint_cutout: int = 5, randaugment: float = 20.0) -> dict[str, 
 def make_perturbation(network, hard: HardViewConfig, input_wh, heatmap_wh, num_keypoints: int, seed: int):
     """perturb(images, image_to_input) for predict_people: the hard view of each crop, with Joint
     Cutout at the joints the network itself finds on the clean crop (as during training)."""
-    context = SimpleNamespace(input_size=input_wh, heatmap_size=heatmap_wh,
-                              labelled_joints=torch.ones(num_keypoints, dtype=torch.bool))
-    builder = HardViewBuilder(hard, context)
+    builder = HardViewBuilder(hard, input_wh, heatmap_wh, torch.ones(num_keypoints, dtype=torch.bool))
     rng = np.random.default_rng(seed)
 
     @torch.no_grad()
     def perturb(images, image_to_input):
-        joints = builder.cutout_joints(network(images)) if builder.uses_joint_cutout else None
-        view = builder.build(images, joints, rng)
+        teacher = network(images) if builder.uses_joint_cutout else None
+        view, = builder.build(images, [teacher], rng)
         return view.images, geometry.batch_compose(view.easy_to_hard.to(image_to_input.dtype), image_to_input)
 
     return perturb

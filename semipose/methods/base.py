@@ -1,13 +1,13 @@
-"""The interface every training method implements; supervised training is the first method."""
+"""The interface every training method implements (semipose/methods/supervised.py is the smallest)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 import torch
 from torch import nn
 
-from semipose.config import MethodConfig
+from semipose.config import MethodConfig, ModelConfig
 
 
 @dataclass
@@ -43,16 +43,35 @@ def step_part(name: str):
 class Method(nn.Module):
     """Owns its networks, turns one labelled (+ unlabelled) batch into a loss.
 
-    `networks` holds everything the optimizer trains; frozen or EMA teachers live elsewhere on the
-    module so they are checkpointed with it but never optimised.
+    `networks` holds everything the optimizer trains, built from `network_models`; frozen or EMA
+    teachers live elsewhere on the module so they are checkpointed with it but never optimised.
+    Child modules named in `frozen_children` stay in eval mode when the method trains.
     """
     uses_unlabelled = False
+    frozen_children: tuple[str, ...] = ()
+    prediction_network: Optional[str] = None   # which eval network predicts (None: the first one)
 
     def __init__(self, config: MethodConfig, context: MethodContext):
         super().__init__()
         self.config = config
         self.context = context
-        self.networks = nn.ModuleDict()
+        self.networks = nn.ModuleDict({name: context.build_network(model)
+                                       for name, model in self.network_models(config).items()})
+
+    @classmethod
+    def network_models(cls, config: MethodConfig) -> dict[str, Optional[ModelConfig]]:
+        """Name -> architecture of each trained network (None: the run's `model`); also what
+        evaluation rebuilds from a checkpoint."""
+        return {"main": None}
+
+    @classmethod
+    def evaluated(cls, networks: Mapping[str, nn.Module]) -> dict[str, nn.Module]:
+        """Name -> network (images -> heatmaps) validation reports, from the trained networks; the
+        first is the main one."""
+        return dict(networks)
+
+    def eval_networks(self) -> dict[str, nn.Module]:
+        return self.evaluated(self.networks)
 
     def training_step(self, labelled: dict, unlabelled: Optional[dict], step: int) -> StepOutput:
         raise NotImplementedError
@@ -60,9 +79,11 @@ class Method(nn.Module):
     def after_optimizer_step(self, step: int) -> None:
         """Hook for EMA teachers and the like."""
 
-    def eval_networks(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-        """Name -> function images -> heatmaps, for validation; the first one is the main one."""
-        return {name: network for name, network in self.networks.items()}
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for name in self.frozen_children:
+            getattr(self, name).eval()  # a fixed teacher: batch-norm statistics frozen too
+        return self
 
     def teachers(self) -> dict[str, nn.Module]:
         """Networks the step runs but never optimises (fixed or EMA teachers): every child module

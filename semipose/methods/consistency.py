@@ -14,25 +14,56 @@ target for the second view's heatmaps, and the gradient flows through BOTH. Opti
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from typing import Optional
 
 import torch
 
 from semipose import geometry
 from semipose.augment.hard_view import map_heatmaps_to_hard, sample_easy_to_hard, warp_to_hard
-from semipose.methods.base import MethodContext, StepOutput
+from semipose.config import MethodConfig
+from semipose.config_rules import at_least, between, check_jitter
+from semipose.jitter import AffineJitter
+from semipose.methods.base import Method, MethodContext, StepOutput
+from semipose.methods.common import (AugmentRng, annotated_joint_weight, labelled_loss, require_unlabelled,
+                                     response_logs, semi_supervised_output)
 from semipose.methods.losses import heatmap_mse
-from semipose.methods.supervised import (AugmentRng, Supervised, labelled_loss, require_unlabelled,
-                                        response_logs, semi_supervised_output)
 
 FOREGROUND_LEVEL = 0.1
 
 
-class Consistency(AugmentRng, Supervised):
+@dataclass
+class TwoViewConfig:
+    """The jitter both views are drawn from (no RandAugment, no Joint Cutout: the same distribution)."""
+    affine: AffineJitter = field(default_factory=lambda: AffineJitter(rotation_prob=0.8))
+    mask_out_of_view: bool = True          # drop heatmap pixels the first view cannot see
+
+
+@dataclass
+class ConsistencyConfig(MethodConfig):
+    name: str = "consistency"
+    hard: TwoViewConfig = field(default_factory=TwoViewConfig)
+    ema_decay: Optional[float] = None                     # a mean teacher
+    confidence_threshold: Optional[float] = None          # drop low-response joints
+    foreground_weight: Optional[float] = None             # up-weight foreground pixels
+
+    def check(self, key: str) -> None:
+        super().check(key)
+        check_jitter(self.hard.affine, f"{key}.hard.affine")
+        if self.ema_decay is not None:
+            between(self.ema_decay, 0, 1, f"{key}.ema_decay", low_open=True, high_open=True)
+        if self.confidence_threshold is not None:
+            between(self.confidence_threshold, 0, 1, f"{key}.confidence_threshold")
+        if self.foreground_weight is not None:
+            at_least(self.foreground_weight, 0, f"{key}.foreground_weight")
+
+
+class Consistency(AugmentRng, Method):
     uses_unlabelled = True
 
-    def __init__(self, config, context: MethodContext):
+    def __init__(self, config: ConsistencyConfig, context: MethodContext):
         super().__init__(config, context)
+        self.register_buffer("joint_weight", annotated_joint_weight(context), persistent=False)
         self.init_rng(context.seed)
         self.ema_teacher = None
         if config.ema_decay is not None:

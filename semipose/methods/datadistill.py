@@ -7,20 +7,48 @@ sum, with responses on the usual 0..1 scale). The per-joint peak is mapped exact
 frame (T_e->h on points) and re-rendered there as a Gaussian of the run's sigma: the student
 learns from these clean targets on its hard view (+ L_s). Joints whose peak leaves the hard
 canvas get weight 0; no pixel mask is needed because the rendered target is complete.
+As a configuration of the easy -> hard step (methods/easy_hard.py): the pair (main, ensemble).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
 from semipose import codec, geometry
 from semipose.augment.hard_view import HardView, heatmap_easy_to_hard, sample_easy_to_hard, warp_to_hard
-from semipose.augment.jitter import AFFINE_30
-from semipose.methods.pseudopose import PseudoPose
+from semipose.config_rules import at_least
+from semipose.jitter import AFFINE_30
+from semipose.methods.base import MethodContext
+from semipose.methods.easy_hard import EasyHard, Pair
+from semipose.methods.pseudopose import PseudoPoseConfig, load_frozen_teacher
 
 DISTILL_JITTER = AFFINE_30  # teacher-view transforms: the paper's "easy" strength
 
 
-class DataDistill(PseudoPose):
+@dataclass
+class DataDistillConfig(PseudoPoseConfig):
+    name: str = "datadistill"
+    distill_views: int = 4                                # transforms of each image the teacher sees
+
+    def check(self, key: str) -> None:
+        super().check(key)
+        at_least(self.distill_views, 1, f"{key}.distill_views")
+
+
+class DataDistill(EasyHard):
+    frozen_children = ("teacher",)
+
+    def __init__(self, config: DataDistillConfig, context: MethodContext):
+        super().__init__(config, context)
+        self.teacher = load_frozen_teacher(config, context)
+
+    def pairs(self) -> list[Pair]:
+        return [Pair("main", "ensemble")]
+
+    def teachers_of_easy(self) -> dict:
+        return {"ensemble": self.teacher_heatmaps}
+
     def _view_affines(self, count: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """(V * N, 2, 3) easy -> view affines, view-major, and which of them mirror the crop (V * N,)."""
         views, input_wh = self.config.distill_views, self.context.input_size

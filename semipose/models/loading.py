@@ -23,7 +23,7 @@ from typing import Union
 import torch
 from torch import Tensor, nn
 
-from semipose.engine.checkpoint import load_failure_reason, training_checkpoint_networks
+from semipose.models.checkpoint_files import CheckpointError, load_checkpoint, training_checkpoint_networks
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,6 @@ StateDict = Mapping[str, Tensor]
 MODES = ("strict", "partial", "backbone")
 WRAPPER_KEYS = ("state_dict", "model")  # dicts that hold a state dict under one of these
 MAX_LISTED_KEYS = 8
-
-
-class CheckpointError(ValueError):
-    """A file that is not a readable weights-only checkpoint (or holds no state dict)."""
 
 
 class CheckpointMismatchError(CheckpointError):
@@ -81,16 +77,8 @@ class LoadReport:
 
 
 def read_state_dict(path: Union[str, Path]) -> dict[str, Tensor]:
-    """`torch.load(weights_only=True)` a file; return its state dict (see `unwrap_state_dict`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # any decoding failure means "not a valid weights-only file"
-        raise CheckpointError(f"{path}: cannot load checkpoint: "
-                              f"{load_failure_reason(error)}") from error
-    return unwrap_state_dict(content, str(path))
+    """The state dict in a weights-only checkpoint file (see `unwrap_state_dict`)."""
+    return unwrap_state_dict(load_checkpoint(path), str(path))
 
 
 def unwrap_state_dict(content: object, source: str) -> dict[str, Tensor]:

@@ -6,8 +6,8 @@ import torch
 
 from semipose.configtools import ConfigError
 from semipose.data.errors import AnnotationError
-from semipose.engine.checkpoint import CheckpointError
-from semipose.models.loading import CheckpointError as WeightsError, CheckpointMismatchError
+from semipose.models.checkpoint_files import CheckpointError
+from semipose.models.loading import CheckpointMismatchError
 
 from .builders import MARKER
 from .generators import crowd, missing_file, set_annotation, set_keypoint_value, without_num_keypoints
@@ -143,11 +143,11 @@ CHECKPOINT_CASES = [
                 "missing from the file (85): stem.0.0.weight", "not in the model (138): conv1.weight",
                 "shape mismatch (1): final_layer.weight file (17, 256, 1, 1) vs model (17, 8, 1, 1)")),
     Case("weights/truncated", checkpoint_file(truncated_checkpoint, "weights"),
-         raises(WeightsError, MODEL + NOT_LOADABLE)),
+         raises(CheckpointError, MODEL + NOT_LOADABLE)),
     Case("weights/pickled-object-is-refused", checkpoint_file(pickled_object, "weights"),
-         raises(WeightsError, MODEL + REFUSED, "GLOBAL"), must_not_create=MARKER),
+         raises(CheckpointError, MODEL + REFUSED, "GLOBAL"), must_not_create=MARKER),
     Case("weights/entry-that-is-not-a-tensor", checkpoint_file(saved({"final_layer.weight": "abc"}), "weights"),
-         raises(WeightsError, MODEL + "entry 'final_layer.weight' is a str, not a tensor")),
+         raises(CheckpointError, MODEL + "entry 'final_layer.weight' is a str, not a tensor")),
     Case("evaluate/pickled-object-is-refused", checkpoint_file(pickled_object, "evaluate"),
          raises(CheckpointError, MODEL + REFUSED), must_not_create=MARKER),
     Case("evaluate/other-number-of-keypoints", checkpoint_file(state_dict_of(14), "evaluate"),

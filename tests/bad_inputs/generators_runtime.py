@@ -11,7 +11,7 @@ import torch
 
 from semipose.api import evaluate, load_config
 from semipose.cli.main import main
-from semipose.engine.checkpoint import load_checkpoint
+from semipose.models.checkpoint_files import load_checkpoint
 from semipose.models.loading import load_weights
 
 from .builders import (config_dict, data_section, evil_checkpoint, load_data, tiny_model,

@@ -2,7 +2,7 @@
 zero while the labelled response keeps rising.
 
 The engine calls `update(step, logs)` every monitor.every iterations with a step's logs (see
-semipose/methods/supervised.py for the keys). Each call is one check of
+semipose/methods/common.py, response_logs, for the keys). Each call is one check of
     ratio = response_unlabelled_student / response_labelled
 (the student is the network being trained in every method; a fixed or EMA teacher would not
 show its collapse). A check is "low" when ratio < alarm_fraction; `patience` consecutive low
@@ -104,7 +104,7 @@ class CollapseMonitor:
         if not self._history["step"]:
             log.info("collapse monitor: no heatmap-response checks recorded, %s not written", png_path)
             return None
-        from semipose.engine.plots import plot_curves  # late: evaluation must not need the engine to import
+        from semipose.engine.plots import plot_curves  # late: matplotlib loads only when a picture is drawn
 
         steps = self._history["step"]
         series = {"labelled": (steps, self._history["labelled"])}

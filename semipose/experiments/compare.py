@@ -7,10 +7,11 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from semipose import api
 from semipose.engine.plots import plot_curves
 from semipose.engine.run_log import read_log
-from semipose.engine.seed_summary import write_seed_summary
 from semipose.evaluation.report import write_json
+from semipose.experiments.seed_summary import write_seed_summary
 
 RESPONSE_KEYS = ("response_labelled", "response_unlabelled_student")
 
@@ -47,7 +48,6 @@ def run_comparison(config_path: str, base_overrides: list[str], variants: list[V
                    print_only: bool = False, collect_only: bool = False) -> list[dict]:
     """Train each variant in out_dir/<label> (or only print the commands, or only collect the
     finished runs' metrics.json) and write the table and the response overlay."""
-    from semipose import api
     rows = []
     for variant in variants:
         overrides = [*base_overrides, *variant.overrides, f"train.run_dir={out_dir / variant.label}"]
