@@ -33,6 +33,7 @@ one is descheduled); `--clock cpu --threads 1` then times the main process's own
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -47,10 +48,15 @@ from semipose.api import load_config
 from semipose.data.synth import generate_dataset
 from semipose.engine.setup import apply_speed_options, build_network
 from semipose.engine.trainer import Trainer, _to_device
+from semipose.methods import METHODS
 from semipose.methods.base import STEP_PART_PREFIX
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cpu" / "synth_demo.yaml"
-TEACHER_METHODS = {"pseudopose", "datadistill"}
+
+
+def needs_teacher(method: str) -> bool:
+    """Whether the method's config has a teacher checkpoint to give (pseudopose, datadistill)."""
+    return "teacher_checkpoint" in {field.name for field in dataclasses.fields(METHODS[method][1])}
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -68,7 +74,7 @@ def make_config(args, folder: Path, method: str, run_dir: Path, teacher: Path):
     overrides = paths + ["data.num_labelled=null", f"method.name={method}", f"train.run_dir={run_dir}",
                          f"train.iterations={never}", f"train.val_every={never}", f"train.checkpoint_every={never}",
                          "train.auto_resume=false"]
-    if method in TEACHER_METHODS:
+    if needs_teacher(method):
         overrides.append(f"method.teacher_checkpoint={teacher}")
     return load_config(args.config, overrides + list(args.overrides))
 
@@ -201,7 +207,7 @@ def measure(args, folder: Path, scratch: Path) -> dict:
     trainers = {}
     for method in args.methods:
         config = make_config(args, folder, method, scratch / method, scratch / "teacher.pt")
-        if method in TEACHER_METHODS and not (scratch / "teacher.pt").exists():
+        if needs_teacher(method) and not (scratch / "teacher.pt").exists():
             num_keypoints = len(json.loads((folder / "annotations" / "train.json").read_text())
                                 ["categories"][0]["keypoints"])
             torch.save(build_network(config.model, num_keypoints).state_dict(), scratch / "teacher.pt")

@@ -1,15 +1,12 @@
 """The easy -> hard view: heatmap peaks land where the image-level affine sends the keypoint, the
 out-of-view mask on a hand-built case, and the builder's composition of RandAugment, Joint Cutout
 and the affine."""
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
 
 from semipose import codec, geometry
 from semipose.augment import (
-    AFFINE_60,
     HardViewBuilder,
     heatmap_peaks_in_input_px,
     map_heatmaps_to_hard,
@@ -17,6 +14,7 @@ from semipose.augment import (
     warp_to_hard,
 )
 from semipose.config import HardViewConfig
+from semipose.jitter import AFFINE_60, AffineJitter
 
 
 @pytest.mark.parametrize("input_wh", [(192, 256), (64, 64)])
@@ -80,43 +78,61 @@ def test_heatmap_peaks_come_back_in_input_pixels():
     assert np.abs(found.numpy() - points_input).max() <= 2.0  # argmax: within half a stride
 
 
-def _context(input_wh=(24, 32), labelled=(True, True, False)):
-    return SimpleNamespace(input_size=input_wh, heatmap_size=(input_wh[0] // 4, input_wh[1] // 4),
-                           labelled_joints=torch.tensor(labelled))
+STILL = AffineJitter(rotation=0.0, scale=0.0, rotation_prob=0.0)   # the hard view's affine is the identity
 
 
-def test_builder_shares_the_affine_and_mask_but_cuts_each_view_at_its_own_joints():
+def _builder(config, input_wh=(24, 32), labelled=(True, True, False)):
+    return HardViewBuilder(config, input_wh, (input_wh[0] // 4, input_wh[1] // 4), torch.tensor(labelled))
+
+
+def _peak_heatmaps(x, y, count=4, joints=3):
+    """(count, joints, 8, 6) heatmaps peaking at heatmap pixel (x, y) = input pixel 4x + 1.5."""
+    heatmaps = torch.zeros(count, joints, 8, 6)
+    heatmaps[:, :, y, x] = 1.0
+    return heatmaps
+
+
+def test_each_view_is_cut_at_its_own_teachers_joints_and_nowhere_else():
+    config = HardViewConfig(affine=STILL)
+    config.joint_cutout.num_joints, config.joint_cutout.jitter = 2, 0.0
+    config.joint_cutout.half_size = (24.0, 24.0)                # 3 px on a 32-high crop
+    easy = torch.rand(4, 3, 32, 24) + 1.0                       # no pixel is 0 before the cut
+    near, far = _peak_heatmaps(1, 1), _peak_heatmaps(4, 6)      # joints at (5.5, 5.5) and (17.5, 25.5)
+    view_a, view_b = _builder(config).build(easy, [near, far], np.random.default_rng(0))
+    cut_a, cut_b = view_a.images == 0, view_b.images == 0
+    assert cut_a[:, :, 3:9, 3:9].all() and not cut_a[:, :, 12:, :].any()
+    assert cut_b[:, :, 23:29, 15:21].all() and not cut_b[:, :, :20, :].any()
+    untouched = ~(cut_a | cut_b)
+    assert torch.allclose(view_a.images[untouched], easy[untouched], atol=1e-5)   # identity affine
+    assert view_a.easy_to_hard is view_b.easy_to_hard and view_a.heatmap_mask.eq(1).all()
+
+
+def test_views_share_one_randaugment_draw_and_one_affine():
     config = HardViewConfig()
-    config.joint_cutout.num_joints = 3
-    config.joint_cutout.jitter = 0.0
     config.randaugment.num_ops = 2
-    builder = HardViewBuilder(config, _context())
-    easy = torch.randn(4, 3, 32, 24)
-    joints_a = torch.tensor([[4.0, 4.0], [4.0, 4.0], [4.0, 4.0]]).expand(4, 3, 2)
-    joints_b = torch.tensor([[19.0, 27.0], [19.0, 27.0], [19.0, 27.0]]).expand(4, 3, 2)
-    view_a, view_b = builder.build_many(easy, [joints_a, joints_b], np.random.default_rng(0))
-    assert view_a.images.shape == easy.shape and view_a.images.dtype == easy.dtype
-    assert view_a.easy_to_hard is view_b.easy_to_hard and view_a.heatmap_mask is view_b.heatmap_mask
-    assert view_a.heatmap_mask.shape == (4, 1, 8, 6)
-    assert not torch.equal(view_a.images, view_b.images)
-
-    same_seed = builder.build_many(easy, [joints_a, joints_b], np.random.default_rng(0))
-    assert torch.equal(same_seed[0].images, view_a.images)
+    easy = torch.rand(4, 3, 32, 24)
+    first, second = _builder(config).build(easy, [None, None], np.random.default_rng(0))
+    alone, = _builder(config).build(easy, [None], np.random.default_rng(0))
+    assert first.images is second.images                       # without Joint Cutout: one warp, shared
+    assert torch.equal(alone.images, first.images) and torch.equal(alone.easy_to_hard, first.easy_to_hard)
 
 
-def test_builder_without_options_is_a_plain_affine_and_masking_can_be_off():
-    config = HardViewConfig(mask_out_of_view=False)
-    builder = HardViewBuilder(config, _context())
-    easy = torch.randn(3, 3, 32, 24)
-    view = builder.build(easy, None, np.random.default_rng(1))
-    assert view.heatmap_mask is None
-    assert torch.allclose(view.images, warp_to_hard(easy, view.easy_to_hard, (24, 32)))
+def test_out_of_view_pixels_are_masked_only_when_asked():
+    shrink = AffineJitter(rotation=0.0, scale=0.5, rotation_prob=0.0, distribution="uniform")
+    easy = torch.rand(2, 3, 32, 24)
+    masked, = _builder(HardViewConfig(affine=shrink)).build(easy, [None], np.random.default_rng(1))
+    scale = float(masked.easy_to_hard[0, 0, 0])
+    if scale > 1.0:                                             # zoomed in: every hard pixel is seen
+        assert masked.heatmap_mask[0].eq(1).all()
+    else:                                                       # zoomed out: the border was never seen
+        assert masked.heatmap_mask[0, 0, 0, 0] == 0 and masked.heatmap_mask[0, 0, 4, 3] == 1
+    plain, = _builder(HardViewConfig(affine=shrink, mask_out_of_view=False)).build(easy, [None],
+                                                                                   np.random.default_rng(1))
+    assert plain.heatmap_mask is None
 
 
-def test_builder_asks_for_joints_when_joint_cutout_is_on():
+def test_builder_asks_for_teacher_heatmaps_when_joint_cutout_is_on():
     config = HardViewConfig()
     config.joint_cutout.num_joints = 5
-    builder = HardViewBuilder(config, _context())
-    with pytest.raises(ValueError, match="teacher joints"):
-        builder.build(torch.randn(2, 3, 32, 24), None, np.random.default_rng(0))
-    assert builder.cutout_joints(torch.rand(2, 3, 8, 6)).shape == (2, 3, 2)
+    with pytest.raises(ValueError, match="teacher heatmaps"):
+        _builder(config).build(torch.randn(2, 3, 32, 24), [None], np.random.default_rng(0))
