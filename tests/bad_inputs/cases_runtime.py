@@ -67,11 +67,10 @@ CONFIG_CASES = [
 
 
 
-def value_rule(override: str, *fragments: str, method: str | None = None):
+def value_rule(override: str, *fragments: str, also: tuple[str, ...] = ()):
     """A value that parses but means nothing, given on the command line (class 1 of issue 18),
-    for `method` when the option is that method's."""
-    extra = [f"method.name={method}"] if method else []
-    return Case(f"config/value-rule-{override}", config_text("{}\n", [override, *extra]),
+    with the overrides `also` (the method the option belongs to)."""
+    return Case(f"config/value-rule-{override}", config_text("{}\n", [override, *also]),
                 config_error(*fragments))
 
 
@@ -97,23 +96,25 @@ VALUE_CASES = [
     value_rule("train.lr=.inf", "config key 'train.lr': expected a finite number, got inf"),
     value_rule("train.lr=1e400", "config key 'train.lr': expected a finite number, got inf"),
     value_rule("method.rampup=[100,10]", "method.rampup must be [start, end] with end >= start, got [100, 10]"),
-    value_rule("method.ema_decay=1.0", "method.ema_decay must be in (0, 1), got 1.0", method="consistency"),
+    value_rule("method.ema_decay=1.0", "method.ema_decay must be in (0, 1), got 1.0",
+               also=("method.name=consistency",)),
     value_rule("method.hard.randaugment.magnitude=40", "method.hard.randaugment.magnitude must be in [0, 30",
-               method="single"),
+               also=("method.name=single",)),
     value_rule("method.hard.randaugment.num_ops=-1", "method.hard.randaugment.num_ops must be >= 0, got -1",
-               method="dual"),
+               also=("method.name=dual",)),
     value_rule("method.hard.joint_cutout.half_size=[19,10]",
                "method.hard.joint_cutout.half_size must be [low, high] with 0 < low <= high, got [19.0, 10.0]",
-               method="single"),
+               also=("method.name=single",)),
     value_rule("method.hard.affine.scale=1.5", "method.hard.affine.scale must be in [0, 1), got 1.5",
-               method="consistency"),
-    value_rule("method.distill_views=0", "method.distill_views must be >= 1, got 0", method="datadistill"),
+               also=("method.name=consistency",)),
+    value_rule("method.distill_views=0", "method.distill_views must be >= 1, got 0",
+               also=("method.name=datadistill", "method.teacher_checkpoint=t.pt")),
     value_rule("method.name=pseudopose", "method.teacher_checkpoint must be the checkpoint of a trained"),
     # An option the method does not have is refused at load time, naming the methods that have it.
     value_rule("method.distill_views=2", FROM_OVERRIDE + "method.distill_views: method 'single' has no option "
-               "'distill_views'; it is an option of datadistill", method="single"),
+               "'distill_views'; it is an option of datadistill", also=("method.name=single",)),
     value_rule("method.hard.randaugment.num_ops=2", "unknown config key 'method.hard.randaugment'",
-               method="consistency"),
+               also=("method.name=consistency",)),
     value_rule("method.name=sngle", "method.name: unknown method 'sngle'", "did you mean 'single'?"),
     value_rule("train.seed=-1", "train.seed must be in [0, 4294967295], got -1"),
     value_rule("eval.oks_nms_threshold=0", "eval.oks_nms_threshold must be in (0, 1], got 0.0"),
