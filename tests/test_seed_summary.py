@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from semipose.engine.seed_summary import format_seed_summary, paired_interval, summarise_seeds
+from semipose.experiments.seed_summary import format_seed_summary, paired_interval, summarise_seeds
 
 
 def _rows(sup, single, upper, dual_a=None):
