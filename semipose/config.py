@@ -153,6 +153,7 @@ class EvalConfig:
     pck_alpha: float = 0.2
     pck_normaliser: Literal["torso", "bbox"] = "torso"
     oks_nms_threshold: float = 0.9
+    nms_area: Literal["crop", "record"] = "crop"   # OKS-NMS area: padded crop (the reference) or the json's area
     keypoint_score_threshold: float = 0.2    # for rescoring detection boxes
     batch_size: int = 64
     backend: Literal["pycocotools", "faster_coco_eval"] = "pycocotools"

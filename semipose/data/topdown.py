@@ -103,6 +103,7 @@ class TopDownDataset(Dataset):
         if not self.labelled:
             keypoints[:] = 0.0  # only the box: not even half-body crops may read an unlabelled person's joints
         center, size = self._person_region(record, keypoints, rng)
+        crop_area = float(size[0] * size[1])  # the reference's OKS-NMS area, prod(scale * 200)
         rotation, flip = 0.0, False
         if rng is not None and self.augment:
             (rotation,), (scale,) = sample_jitter(self.config.easy, rng, 1)
@@ -124,6 +125,7 @@ class TopDownDataset(Dataset):
             "ann_id": torch.tensor(record.ann_id, dtype=torch.int64),
             "box_score": torch.tensor(record.box_score, dtype=torch.float32),
             "area": torch.tensor(record.area, dtype=torch.float32),
+            "crop_area": torch.tensor(crop_area, dtype=torch.float32),
         }
 
     def _target_weight(self, crop_keypoints: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ def predict_people(network: Callable, batches: Iterable[dict], flip_permutation,
     `perturb(images, image_to_input) -> (images, image_to_input)` alters each batch of crops
     first (the test-time perturbations of `semipose ladder`).
     """
-    keypoints, image_ids, ann_ids, box_scores, areas = [], [], [], [], []
+    keypoints, image_ids, ann_ids, box_scores, areas, crop_areas = [], [], [], [], [], []
     for batch in batches:
         images, image_to_input = prepare_images(batch["image"], device), batch["image_to_input"]
         if perturb is not None:
@@ -52,9 +52,11 @@ def predict_people(network: Callable, batches: Iterable[dict], flip_permutation,
         ann_ids.append(batch["ann_id"])
         box_scores.append(batch["box_score"])
         areas.append(batch["area"])
+        crop_areas.append(batch["crop_area"])
     cat = lambda parts: torch.cat(parts).numpy()  # noqa: E731
     return {"keypoints": cat(keypoints), "image_id": cat(image_ids), "ann_id": cat(ann_ids),
-            "box_score": cat(box_scores), "area": cat(areas)}
+            "box_score": cat(box_scores), "area": cat(areas),
+            "crop_area": cat(crop_areas)}
 
 
 def predict_boxes(network: Callable, image_rgb: np.ndarray, boxes_xywh, meta, data_config, eval_config: EvalConfig,
@@ -78,11 +80,19 @@ def predict_boxes(network: Callable, image_rgb: np.ndarray, boxes_xywh, meta, da
     return heatmaps_to_image_points(heatmaps.cpu(), torch.stack(affines), input_wh, eval_config.refine).numpy()
 
 
-def to_coco_results(predictions: dict, category_id: int = 1) -> list[dict]:
-    """COCO results format; `score` is the box score, `box_score` kept for rescoring."""
+NMS_AREA_KEYS = {"crop": "crop_area", "record": "area"}
+
+
+def to_coco_results(predictions: dict, category_id: int = 1, nms_area: str = "crop") -> list[dict]:
+    """COCO results format; `score` is the box score, `box_score` kept for rescoring.
+
+    `area` (used by OKS-NMS only; COCOeval never sees it) is the padded crop's area for
+    nms_area="crop" (the reference: prod(scale * 200)), else the record's own area (the
+    segmentation area of a ground-truth person, the box area of a detection)."""
     results = []
+    areas = predictions[NMS_AREA_KEYS[nms_area]]
     for keypoints, image_id, box_score, area in zip(predictions["keypoints"], predictions["image_id"],
-                                                    predictions["box_score"], predictions["area"]):
+                                                    predictions["box_score"], areas):
         results.append({"image_id": int(image_id), "category_id": category_id,
                         "keypoints": np.round(keypoints.astype(np.float64), 3).reshape(-1).tolist(),
                         "score": float(box_score), "box_score": float(box_score), "area": float(area)})
