@@ -21,7 +21,9 @@ def train(config: Config) -> dict:
     from semipose.engine import distributed
     from semipose.engine.run_files import save_resolved_config
     from semipose.engine.trainer import Trainer
+    from semipose.engine.conventions import resolve_run_convention
     device = resolve_device(config.train.device)
+    config = resolve_run_convention(config)  # saved with the run, so its checkpoints carry it
     # Under torchrun this process joins the others here (and leaves at the end); alone it runs as is.
     with distributed.process_group(config.train.dist_timeout_s, device.type):
         if distributed.is_main():
@@ -78,10 +80,13 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     from semipose.evaluation.scoring import score_predictions
     from semipose.engine.checkpoint import load_checkpoint
     from semipose.models.loading import CheckpointError as WeightsCheckpointError
+    from semipose.engine.conventions import checkpoint_convention, with_convention
     device = _device(device, config)
+    payload = load_checkpoint(checkpoint)
+    config = with_convention(config, checkpoint_convention(payload))
     val, val_gt = build_validation(config.data)
     try:
-        networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
+        networks = networks_from_payload(payload, config, val.meta.num_keypoints)
     except WeightsCheckpointError as error:  # name the file the user gave, not "<state dict>"
         raise type(error)(f"{checkpoint}: {error}") from None
     if len(networks) > 1:
@@ -92,7 +97,8 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     loader = DataLoader(val, batch_size=config.eval.batch_size, num_workers=config.data.workers)
     metrics = {}
     for name, network in networks.items():
-        predictions = predict_people(network, loader, flip_permutation, config.eval, device)
+        predictions = predict_people(network, loader, flip_permutation, config.eval, device,
+                                     convention=config.data.pixel_convention)
         scores = score_predictions(predictions, val.records, val.meta, val_gt, config.eval)
         metrics.update({f"{name}/{key}": value for key, value in scores.items()})
     if out_json:
@@ -113,8 +119,10 @@ class Predictor:
     def __init__(self, config: Config, checkpoint: str, device: Optional[str] = None, detector=None):
         from semipose.data.keypoints import COCO17
         from semipose.engine.checkpoint import load_checkpoint
+        from semipose.engine.conventions import checkpoint_convention, with_convention
         self.device = _device(device, config)
         payload = load_checkpoint(checkpoint)
+        config = with_convention(config, checkpoint_convention(payload))
         self.meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
         networks = networks_from_payload(payload, config, self.meta.num_keypoints)
         self.network = _Average(list(networks.values())) if len(networks) > 1 else next(iter(networks.values()))
@@ -129,7 +137,8 @@ class Predictor:
         from semipose.evaluation.inference import predict_people
         dataset = TopDownDataset(records, self.meta, self.config.data, augment=False)
         loader = DataLoader(dataset, batch_size=self.config.eval.batch_size, num_workers=0)
-        return predict_people(self.network, loader, self.meta.flip_test_permutation(), self.config.eval, self.device)
+        return predict_people(self.network, loader, self.meta.flip_test_permutation(), self.config.eval, self.device,
+                              convention=self.config.data.pixel_convention)
 
     def boxes(self, image_rgb, whole_image: bool = False):
         """(M, 5) person boxes x, y, w, h, score of an image: the detector's, or the whole image when asked."""
