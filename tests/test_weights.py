@@ -18,7 +18,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    files: dict = {}  # path -> body; "/truncated.pth" claims more bytes than it sends
+    files: dict = {}  # path -> body; "/truncated.pth" sends half of what it announces
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         body = self.files.get(self.path)
@@ -26,10 +26,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         self.send_response(200)
-        claimed = len(body) * 2 if self.path.startswith("/truncated") else len(body)
-        self.send_header("Content-Length", str(claimed))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        # a truncated transfer: the connection ends after half of the promised bytes
+        self.wfile.write(body[:len(body) // 2] if self.path.startswith("/truncated") else body)
 
     def log_message(self, *args):
         pass
