@@ -9,10 +9,11 @@ renamed into place only when complete), checks the hash, then opens the file wit
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+
+from semipose.data.splits import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +61,6 @@ def lookup(name: str) -> WeightFile:
     if name not in WEIGHTS:
         raise WeightsError(f"unknown weight file {name!r}; known: {', '.join(WEIGHTS)} (semipose weights list)")
     return WEIGHTS[name]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def matches(path: Path, entry: WeightFile) -> bool:
