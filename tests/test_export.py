@@ -61,7 +61,7 @@ def test_a_fixed_batch_graph_refuses_another_batch_and_a_wrong_graph_fails_the_c
 def test_export_leaves_every_module_in_its_own_mode(tmp_path):
     network = build_model("tiny", 17)
     network.train()
-    network.head.eval()  # a mixed state: the whole tree must come back exactly as it was
+    network.smooth.eval()  # a mixed state: the whole tree must come back exactly as it was
     before = [m.training for m in network.modules()]
     export_onnx(network, tmp_path / "m.onnx", (64, 48))
     assert [m.training for m in network.modules()] == before
