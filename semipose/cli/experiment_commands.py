@@ -19,14 +19,19 @@ def _add_compare_arguments(parser):
     parser.add_argument("--seeds", nargs="+", type=int,
                         help="repeat the comparison with train.seed=K in --out/seedK and write "
                              "seeds_summary.md (mean +- std, paired difference to the first run)")
+    parser.add_argument("--upper", metavar="LABEL",
+                        help="with --seeds: the all-labels run of --runs; the summary then states each "
+                             "gain as the fraction of the label gap (upper - first run) it closes")
 
 
 def _run_compare(args):
     from semipose.engine.compare import parse_variant, run_comparison, run_seeds
     variants, out = [parse_variant(r) for r in args.runs], Path(args.out)
+    if args.upper and not args.seeds:
+        raise SystemExit("--upper needs --seeds (the gap is stated per seed)")
     if args.seeds:
         if run_seeds(args.config, list(args.overrides), variants, out, args.seeds,
-                     print_only=args.print_commands, collect_only=args.collect):
+                     print_only=args.print_commands, collect_only=args.collect, upper=args.upper):
             print((out / "seeds_summary.md").read_text())
         return
     rows = run_comparison(args.config, list(args.overrides), variants, out,

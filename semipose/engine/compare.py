@@ -6,6 +6,7 @@ import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from semipose.engine.plots import plot_curves
 from semipose.engine.run_log import read_log
@@ -35,12 +36,16 @@ def train_command(config_path: str, overrides: list[str]) -> str:
 
 
 def run_seeds(config_path: str, base_overrides: list[str], variants: list[Variant], out_dir: Path,
-              seeds: list[int], print_only: bool = False, collect_only: bool = False) -> dict | None:
-    """The comparison once per seed in out_dir/seed<K>, then the mean +- std summary."""
+              seeds: list[int], print_only: bool = False, collect_only: bool = False,
+              upper: Optional[str] = None) -> dict | None:
+    """The comparison once per seed in out_dir/seed<K>, then the mean +- std summary (with the
+    fraction of the label gap closed when `upper` names the all-labels run)."""
+    if upper is not None and upper not in [v.label for v in variants]:
+        raise ValueError(f"--upper {upper!r} is not one of the runs {[v.label for v in variants]}")
     rows_by_seed = {seed: run_comparison(config_path, [*base_overrides, f"train.seed={seed}"], variants,
                                          out_dir / f"seed{seed}", print_only, collect_only)
                     for seed in seeds}
-    return None if print_only else write_seed_summary(rows_by_seed, out_dir)
+    return None if print_only else write_seed_summary(rows_by_seed, out_dir, upper)
 
 
 def run_comparison(config_path: str, base_overrides: list[str], variants: list[Variant], out_dir: Path,
