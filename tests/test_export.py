@@ -33,7 +33,7 @@ def _torch_reference(network, images):
 
 @pytest.mark.parametrize("name, options, input_hw", [("tiny", {}, (64, 48)),
                                                      ("simplebaseline_resnet18", {}, (256, 192)),
-                                                     ("hrnet_w32", {}, (128, 96))])
+                                                     pytest.param("hrnet_w32", {}, (128, 96), marks=pytest.mark.slow)])
 def test_onnxruntime_matches_torch_with_a_dynamic_batch(name, options, input_hw, tmp_path):
     torch.manual_seed(0)
     network = build_model(name, 17, **options).eval()
