@@ -64,9 +64,25 @@ class _Average(torch.nn.Module):
     def __init__(self, networks):
         super().__init__()
         self.members = torch.nn.ModuleList(networks)
+        self.eval()  # a fresh module says training=True: anything that restores its mode would retrain the members
 
     def forward(self, images):
         return sum(member(images) for member in self.members) / len(self.members)
+
+
+def checkpoint_networks(config: Config, checkpoint: str):
+    """(KeypointMeta, {name: network in eval mode}, pixel convention) of a checkpoint; several
+    networks (dual) also give "mean", their average. The keypoints come from the checkpoint
+    (COCO-17 for public files), the convention too (docs/architecture.md)."""
+    from semipose.data.keypoints import COCO17
+    from semipose.engine.checkpoint import load_checkpoint
+    from semipose.engine.conventions import checkpoint_convention
+    payload = load_checkpoint(checkpoint)
+    meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
+    networks = networks_from_payload(payload, config, meta.num_keypoints)
+    if len(networks) > 1:
+        networks["mean"] = _Average(list(networks.values()))
+    return meta, networks, checkpoint_convention(payload)
 
 
 def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, print_table: bool = False,
@@ -117,15 +133,11 @@ class Predictor:
     any callable image_rgb -> (M, 5) boxes x, y, w, h, score."""
 
     def __init__(self, config: Config, checkpoint: str, device: Optional[str] = None, detector=None):
-        from semipose.data.keypoints import COCO17
-        from semipose.engine.checkpoint import load_checkpoint
-        from semipose.engine.conventions import checkpoint_convention, with_convention
+        from semipose.engine.conventions import with_convention
         self.device = _device(device, config)
-        payload = load_checkpoint(checkpoint)
-        config = with_convention(config, checkpoint_convention(payload))
-        self.meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
-        networks = networks_from_payload(payload, config, self.meta.num_keypoints)
-        self.network = _Average(list(networks.values())) if len(networks) > 1 else next(iter(networks.values()))
+        self.meta, networks, convention = checkpoint_networks(config, checkpoint)
+        config = with_convention(config, convention)
+        self.network = networks["mean"] if "mean" in networks else next(iter(networks.values()))
         self.network.to(self.device)
         self.config = config
         self.detector = _as_detector(detector, str(self.device))

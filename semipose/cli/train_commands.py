@@ -46,7 +46,7 @@ TRAIN = Command(
     "Train with a YAML config; any field can be overridden on the command line.\n\n"
     "examples:\n  semipose train configs/cpu/synth_supervised.yaml\n"
     "  semipose train configs/cpu/synth_supervised.yaml method.name=dual train.iterations=2000 train.run_dir=runs/dual\n"
-    "  semipose train configs/coco_r18_1k_dual_jc.yaml --resume runs/dual/last.pt",
+    "  semipose train configs/coco/r18_1k_dual_jc.yaml --resume runs/coco_r18_1k_dual_jc/last.pt train.lr=5e-4",
     _add_train_arguments, _run_train)
 
 EVAL = Command(

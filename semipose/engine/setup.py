@@ -69,6 +69,9 @@ def build_run(config: Config, device: torch.device, world: World = World()) -> R
         build_method(config.method, None)  # raises the registry's clear error before any data is read
     uses_unlabelled = METHODS[config.method.name].uses_unlabelled
     data = build_datasets(config.data, config.train.seed, need_unlabelled=uses_unlabelled)
+    if config.eval.metric == "AP" and not data.meta.has_sigmas:  # refused now, not at the first validation
+        raise ValueError(f"{config.data.val.json}: this keypoint set has no OKS sigmas (category field `sigmas`), "
+                         "so eval.metric=AP cannot be computed; train with eval.metric=PCK or add `sigmas`")
     method = build_method(config.method, method_context(config, data, world.rank)).to(device)
     for network in [*method.networks.values(), *method.teachers().values()]:
         apply_speed_options(network, config.train, device)
