@@ -86,9 +86,11 @@ def checkpoint_networks(config: Config, checkpoint: str):
 
 
 def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, print_table: bool = False,
-             device: Optional[str] = None) -> dict:
+             device: Optional[str] = None, multiview=None, ransac_px: Optional[float] = None) -> dict:
     """Metrics of every network in `checkpoint` (and of their average when there are several), on
-    `device` ('auto', 'cpu', 'cuda', 'cuda:N'; default: the config's train.device)."""
+    `device` ('auto', 'cpu', 'cuda', 'cuda:N'; default: the config's train.device).
+    multiview: a semipose.data.multiview.MultiviewSet whose COCO json is the validation set: adds
+    JDR and triangulated MPJPE (semipose.evaluation.multiview_eval)."""
     from torch.utils.data import DataLoader
     from semipose.data.build import build_validation
     from semipose.evaluation.inference import predict_people
@@ -116,6 +118,9 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
         predictions = predict_people(network, loader, flip_permutation, config.eval, device,
                                      convention=config.data.pixel_convention)
         scores = score_predictions(predictions, val.records, val.meta, val_gt, config.eval)
+        if multiview is not None:
+            from semipose.evaluation.multiview_eval import multiview_scores
+            scores.update(multiview_scores(multiview, predictions, val_gt, val.meta.names, ransac_px))
         metrics.update({f"{name}/{key}": value for key, value in scores.items()})
     if out_json:
         write_json(Path(out_json), metrics)
