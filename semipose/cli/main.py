@@ -7,7 +7,8 @@ import sys
 
 from semipose.cli import data_commands, demo_command, experiment_commands, models_command, predict_command, train_commands
 
-SUBCOMMANDS = [data_commands.SYNTH, data_commands.CONVERT, data_commands.SPLIT, train_commands.TRAIN,
+SUBCOMMANDS = [data_commands.SYNTH, data_commands.CONVERT, data_commands.SPLIT, data_commands.CACHE,
+               train_commands.TRAIN,
                train_commands.EVAL, predict_command.PREDICT, models_command.MODELS,
                experiment_commands.COMPARE, experiment_commands.LADDER, demo_command.DEMO]
 
