@@ -20,6 +20,7 @@ from semipose.devices import resolve_device
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
 from semipose.engine.data_wait import DataWaitMonitor
+from semipose.engine.conventions import resolve_run_convention
 from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
 from semipose.engine.schedule import Schedule
 from semipose.engine.seeding import seed_everything
@@ -38,7 +39,8 @@ class TrainingDiverged(RuntimeError):
 class Trainer:
     def __init__(self, config: Config, device: Optional[torch.device] = None):
         """`device`: train.device already resolved (semipose.devices.resolve_device); resolved here when None."""
-        self.config, train = config, config.train
+        self.config = config = resolve_run_convention(config)  # a public start checkpoint: its convention
+        train = config.train
         device = resolve_device(train.device) if device is None else device  # before any data is read
         distributed.init_from_env(train.dist_timeout_s, device.type)  # no-op without torchrun
         self.world = distributed.world()
