@@ -40,9 +40,9 @@ def warp_to_hard(images: torch.Tensor, easy_to_hard: torch.Tensor, input_wh) -> 
     return geometry.warp_batch(images, easy_to_hard.to(images.dtype), (input_wh[1], input_wh[0]))
 
 
-def heatmap_easy_to_hard(easy_to_hard: torch.Tensor, input_wh, heatmap_wh) -> torch.Tensor:
-    """The input-pixel easy -> hard affines expressed in heatmap pixels (exact, no half-pixel bias)."""
-    return geometry.batch_rescale_affine(easy_to_hard, input_wh, heatmap_wh)
+def heatmap_easy_to_hard(easy_to_hard: torch.Tensor, input_wh, heatmap_wh, convention: str = "exact") -> torch.Tensor:
+    """The input-pixel easy -> hard affines expressed in heatmap pixels of the networks' convention."""
+    return geometry.batch_rescale_affine(easy_to_hard, input_wh, heatmap_wh, convention)
 
 
 def in_view_mask(heatmap_affines: torch.Tensor, heatmap_wh, dtype=torch.float32) -> torch.Tensor:
@@ -53,17 +53,18 @@ def in_view_mask(heatmap_affines: torch.Tensor, heatmap_wh, dtype=torch.float32)
     return (warped > IN_VIEW_THRESHOLD).to(dtype)
 
 
-def map_heatmaps_to_hard(heatmaps: torch.Tensor, easy_to_hard: torch.Tensor, input_wh, heatmap_wh):
+def map_heatmaps_to_hard(heatmaps: torch.Tensor, easy_to_hard: torch.Tensor, input_wh, heatmap_wh,
+                         convention: str = "exact"):
     """T_e->h on (N, K, h, w) easy-view heatmaps: (warped heatmaps, in-view mask (N, 1, h, w))."""
-    affines = heatmap_easy_to_hard(easy_to_hard, input_wh, heatmap_wh).to(heatmaps.dtype)
+    affines = heatmap_easy_to_hard(easy_to_hard, input_wh, heatmap_wh, convention).to(heatmaps.dtype)
     warped = geometry.warp_batch(heatmaps, affines, (heatmap_wh[1], heatmap_wh[0]))
     return warped, in_view_mask(affines, heatmap_wh, heatmaps.dtype)
 
 
-def heatmap_peaks_in_input_px(heatmaps: torch.Tensor, input_wh, heatmap_wh) -> torch.Tensor:
-    """(N, K, 2) argmax of each heatmap, in input-crop pixels (x_in = (x_hm + 0.5) * stride - 0.5)."""
+def heatmap_peaks_in_input_px(heatmaps: torch.Tensor, input_wh, heatmap_wh, convention: str = "exact") -> torch.Tensor:
+    """(N, K, 2) argmax of each heatmap, in input-crop pixels (exact: x_in = (x_hm + 0.5) * stride - 0.5)."""
     coords, _ = codec.decode(heatmaps.detach(), refine="none")
-    to_input = torch.as_tensor(geometry.invert(geometry.resize_affine(input_wh, heatmap_wh)),
+    to_input = torch.as_tensor(geometry.invert(geometry.resize_affine(input_wh, heatmap_wh, convention)),
                                dtype=coords.dtype).to(coords.device)
     return geometry.batch_apply_to_points(to_input.expand(coords.shape[0], 2, 3), coords)
 
@@ -84,13 +85,16 @@ class HardView:
 class HardViewBuilder:
     """Builds hard views per `HardViewConfig`: "A", "A+JC", "A+RA", "A+RA+JC" are all configs.
 
-    `cutout_joints` (K,) bool: the joints Joint Cutout may cut at (those the labelled set annotates).
+    `cutout_joints` (K,) bool: the joints Joint Cutout may cut at (those the labelled set annotates);
+    `convention`: the networks' pixel convention (geometry.CONVENTIONS), for the heatmap <-> input maps.
     """
 
-    def __init__(self, config: HardViewConfig, input_wh, heatmap_wh, cutout_joints: torch.Tensor):
+    def __init__(self, config: HardViewConfig, input_wh, heatmap_wh, cutout_joints: torch.Tensor,
+                 convention: str = "exact"):
         self.config = config
         self.input_wh = tuple(input_wh)
         self.heatmap_wh = tuple(heatmap_wh)
+        self.convention = convention
         self.allowed_joints = torch.as_tensor(cutout_joints, dtype=torch.bool).cpu()
         if self.uses_joint_cutout and not bool(self.allowed_joints.any()):
             raise ValueError("method.hard.joint_cutout: the labelled set annotates no joint, nothing to cut out")
@@ -113,7 +117,7 @@ class HardViewBuilder:
             augment = self.config.randaugment
             augmented = rand_augment(easy_images, augment.num_ops, augment.magnitude, rng)
             easy_to_hard = sample_easy_to_hard(count, self.config.affine, self.input_wh, rng, device)
-            heatmap_affine = heatmap_easy_to_hard(easy_to_hard, self.input_wh, self.heatmap_wh)
+            heatmap_affine = heatmap_easy_to_hard(easy_to_hard, self.input_wh, self.heatmap_wh, self.convention)
             mask = in_view_mask(heatmap_affine, self.heatmap_wh) if self.config.mask_out_of_view else None
             generator = self._generator(device, rng)
             if not self.uses_joint_cutout:  # the views are identical: warp once, share the images
@@ -131,7 +135,7 @@ class HardViewBuilder:
         if teacher_heatmaps is None:
             raise ValueError("method.hard.joint_cutout.num_joints > 0 but no teacher heatmaps were given "
                              "(Joint Cutout cuts at the teacher's joints)")
-        joints = heatmap_peaks_in_input_px(teacher_heatmaps, self.input_wh, self.heatmap_wh)
+        joints = heatmap_peaks_in_input_px(teacher_heatmaps, self.input_wh, self.heatmap_wh, self.convention)
         cut = self.config.joint_cutout
         return joint_cutout(images, joints, cut.num_joints, cut.half_size, cut.jitter, self.allowed_joints,
                             generator)

@@ -9,12 +9,13 @@ from typing import Optional
 import torch
 
 from semipose.config import Config, ModelConfig, TrainConfig
-from semipose.models.checkpoint_files import load_checkpoint, network_states
+from semipose.engine.conventions import HeatmapConventionAdapter, checkpoint_convention
 from semipose.engine.distributed import World, rank_seed
 from semipose.data.build import DataBundle, build_datasets, labelled_joint_mask
 from semipose.methods import method_class
 from semipose.methods.base import Method, MethodContext
 from semipose.models import build_model
+from semipose.models.checkpoint_files import load_checkpoint, network_states
 from semipose.models.loading import load_weights
 
 
@@ -44,13 +45,16 @@ def load_initial_weights(network: torch.nn.Module, model: ModelConfig) -> torch.
     return network
 
 
-def load_frozen_network(path: str, model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
-    """A fixed teacher: a network from a pose checkpoint (ours or a public one), eval mode, no grad."""
+def load_frozen_network(path: str, model: ModelConfig, num_keypoints: int,
+                        convention: str = "exact") -> torch.nn.Module:
+    """A fixed teacher: a network from a pose checkpoint (ours or a public one), eval mode, no grad;
+    its heatmaps come in the run's `convention` whatever convention the file was trained with."""
     network = build_network(model, num_keypoints)
     payload = load_checkpoint(path)
     load_weights(network, next(iter(network_states(payload).values())), mode="strict")
     network.eval().requires_grad_(False)
-    return network
+    trained_with = checkpoint_convention(payload)
+    return network if trained_with == convention else HeatmapConventionAdapter(network, trained_with, convention)
 
 
 def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodContext:
@@ -62,14 +66,18 @@ def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodCon
         sigma=config.data.sigma,
         build_network=lambda model=None: load_initial_weights(build_network(model or config.model, k),
                                                               model or config.model),
-        load_network=lambda path, model=None: load_frozen_network(path, model or config.model, k),
-        seed=rank_seed(config.train.seed, rank))
+        load_network=lambda path, model=None: load_frozen_network(path, model or config.model, k,
+                                                                  config.data.pixel_convention),
+        seed=rank_seed(config.train.seed, rank), convention=config.data.pixel_convention)
 
 
 def build_run(config: Config, device: torch.device, world: World = World()) -> Run:
     method_type = method_class(config.method)  # a wrong method config fails here, before any data is read
     uses_unlabelled = method_type.uses_unlabelled
     data = build_datasets(config.data, config.train.seed, need_unlabelled=uses_unlabelled)
+    if config.eval.metric == "AP" and not data.meta.has_sigmas:  # refused now, not at the first validation
+        raise ValueError(f"{config.data.val.json}: this keypoint set has no OKS sigmas (category field `sigmas`), "
+                         "so eval.metric=AP cannot be computed; train with eval.metric=PCK or add `sigmas`")
     method = method_type(config.method, method_context(config, data, world.rank)).to(device)
     for network in [*method.networks.values(), *method.teachers().values()]:
         apply_speed_options(network, config.train, device)

@@ -20,6 +20,8 @@ from semipose.devices import resolve_device
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
 from semipose.engine.collapse_monitor import CollapseMonitor
+from semipose.engine.conventions import resolve_run_convention
+from semipose.engine.data_wait import DataWaitMonitor
 from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
 from semipose.engine.schedule import Schedule
 from semipose.engine.seeding import seed_everything
@@ -38,7 +40,8 @@ class TrainingDiverged(RuntimeError):
 class Trainer:
     def __init__(self, config: Config, device: Optional[torch.device] = None):
         """`device`: train.device already resolved (semipose.devices.resolve_device); resolved here when None."""
-        self.config, train = config, config.train
+        self.config = config = resolve_run_convention(config)  # a public start checkpoint: its convention
+        train = config.train
         device = resolve_device(train.device) if device is None else device  # before any data is read
         distributed.init_from_env(train.dist_timeout_s, device.type)  # no-op without torchrun
         self.world = distributed.world()
@@ -67,6 +70,7 @@ class Trainer:
         progress = ProgressBar(total=self.schedule.total, desc="train", initial=self.iteration,
                                enabled=None if self.world.is_main else False)
         window, started = _Window(), (time.perf_counter(), self.iteration)
+        self._data_wait = DataWaitMonitor(self.config.data)
         try:
             while self.iteration < self.schedule.total:
                 tick = time.perf_counter()
@@ -108,6 +112,7 @@ class Trainer:
         summary = distributed.mean_across_ranks(window.summary(self._lr()), self.device)
         summary["images_per_s"] *= self.world.size  # the whole job's throughput
         self.logger.log(self.iteration, summary, kind="train")
+        self._data_wait.check(summary["data_time"], summary["step_time"])
         progress.set_postfix({"loss": f"{summary['loss']:.3g}"})
         if not progress.enabled:  # a plain line for logs of non-interactive runs
             eta = estimate_eta(self.iteration - started[1], self.schedule.total - started[1],

@@ -60,7 +60,7 @@ class EasyHard(AugmentRng, Method):
         super().__init__(config, context)
         self.register_buffer("joint_weight", annotated_joint_weight(context), persistent=False)
         self.hard_views = HardViewBuilder(config.hard, context.input_size, context.heatmap_size,
-                                          context.labelled_joints)
+                                          context.labelled_joints, context.convention)
         self.init_rng(context.seed)
 
     def pairs(self) -> list[Pair]:

@@ -42,7 +42,7 @@ def data_config(policy: str = "error", **data_options) -> Callable:
 
 
 def checkpoint_file(write: Callable[[Path], None], load: str = "checkpoint") -> Callable:
-    """write(path) makes model.pt; load = "checkpoint" (engine.checkpoint.load_checkpoint),
+    """write(path) makes model.pt; load = "checkpoint" (models.checkpoint_files.load_checkpoint),
     "weights" (models.loading.load_weights into the tiny K=17 model) or "evaluate" (api)."""
     def make(tmp: Path):
         path = tmp / "model.pt"
