@@ -114,6 +114,7 @@ def _pretrained_paths():
 
 def test_every_pretrained_file_a_config_names_is_in_the_table():
     files = {f"{weight_zoo.DEFAULT_DIR}/{entry.file_name}" for entry in weight_zoo.WEIGHTS.values()}
+    files |= {f"{weight_zoo.DEFAULT_DIR}/{name}" for name in weight_zoo.USER_SUPPLIED}
     named = list(_pretrained_paths())
     assert len(named) >= 5
     assert [(config, path) for config, path in named if path not in files] == []

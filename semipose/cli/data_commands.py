@@ -136,6 +136,6 @@ SPLIT = Command("split", "split an annotated set into labelled and unlabelled pe
                 "  semipose split data/lsp.json splits/lsp10 --labelled 100 --mode random --seed 3",
                 _add_split_arguments, _run_split)
 CACHE = Command("cache", "decode every training person once into a person-crop cache (data.crop_cache)",
-                "examples:\n  semipose cache configs/coco_1k.yaml data.crop_cache=cache/coco_1k\n"
+                "examples:\n  semipose cache --out cache/coco_1k configs/coco/r18_1k_dual_jc.yaml\n"
                 "  semipose cache run.yaml --out /fast/disk/crops   # then train with data.crop_cache=/fast/disk/crops",
                 _add_cache_arguments, _run_cache)

@@ -18,6 +18,8 @@ def _run(args):
         rows = [{"name": entry.name, "file": f"{directory}/{entry.file_name}", "size": entry.size,
                  "sha256": entry.sha256, "url": entry.url, "what": entry.what} for entry in weight_zoo.WEIGHTS.values()]
         print(format_table(rows, title="public weight files (semipose weights fetch NAME; docs/weights.md)"))
+        for file_name, what in weight_zoo.USER_SUPPLIED.items():
+            print(f"not fetchable, bring your own: {directory}/{file_name}: {what}")
         return 0
     if not args.names:
         raise ValueError("semipose weights fetch needs the NAMEs to fetch (see semipose weights list)")

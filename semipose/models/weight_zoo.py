@@ -53,6 +53,13 @@ WEIGHTS = {entry.name: entry for entry in [
 ]}
 
 
+# Files the configs name that no public URL serves: the user brings them (the config says which).
+USER_SUPPLIED = {
+    "resnet18_second_imagenet.pth": "a second, different ImageNet ResNet-18 in torchvision names for Dual's "
+                                    "network b (the reference starts a and b from two; configs/coco/_r18_256x192.yaml)",
+}
+
+
 class WeightsError(OSError):
     """A weight file that could not be fetched or does not match its table entry."""
 
