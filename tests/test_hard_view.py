@@ -107,6 +107,26 @@ def test_each_view_is_cut_at_its_own_teachers_joints_and_nowhere_else():
     assert view_a.easy_to_hard is view_b.easy_to_hard and view_a.heatmap_mask.eq(1).all()
 
 
+def test_the_reference_convention_moves_the_cut_and_the_heatmap_map():
+    """Reference convention: heatmap pixel x is input pixel 4x (not 4x + 1.5), and the easy->hard map
+    in heatmap pixels is S A S^-1 with S a pure 1/4 scale: the linear part of A, its shift / 4."""
+    config = HardViewConfig(affine=AFFINE_60)
+    config.joint_cutout.num_joints, config.joint_cutout.jitter = 2, 0.0
+    config.joint_cutout.half_size = (24.0, 24.0)                # 3 px on a 32-high crop
+    builder = HardViewBuilder(config, (24, 32), (6, 8), torch.tensor([True, True, False]), "reference")
+    easy = torch.rand(4, 3, 32, 24) + 1.0
+    view, = builder.build(easy, [_peak_heatmaps(1, 1)], np.random.default_rng(0))
+    affine = view.easy_to_hard.double()
+    expected = torch.cat([affine[:, :, :2], affine[:, :, 2:] / 4.0], dim=2)
+    assert torch.allclose(view.heatmap_easy_to_hard.double(), expected, atol=1e-5)
+
+    config.affine = STILL
+    still = HardViewBuilder(config, (24, 32), (6, 8), torch.tensor([True, True, False]), "reference")
+    cut = still.build(easy, [_peak_heatmaps(1, 1)], np.random.default_rng(0))[0].images == 0
+    assert cut[:, :, 2:6, 2:6].all()                            # around input pixel (4, 4)
+    assert not cut[:, :, 8, :].any() and not cut[:, :, :, 8].any()   # exact would cut there (5.5 + 3)
+
+
 def test_views_share_one_randaugment_draw_and_one_affine():
     config = HardViewConfig()
     config.randaugment.num_ops = 2

@@ -229,3 +229,10 @@ def test_consistency_options_drop_unsure_joints_and_weight_foreground_pixels():
     assert joint_weight[0].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]  # j4 is never labelled; j2, j3 flat
     assert pixel_weight[0, 0, 3, 3] == 4.0 and pixel_weight[0, 1, 3, 3] == 4.0   # above 0.1: foreground
     assert pixel_weight[0, 0, 5, 5] == 1.0 and pixel_weight[0, 0, 3, 0] == 0.0
+
+
+@pytest.mark.parametrize("name", ["single", "dual", "pseudopose", "datadistill"])
+def test_easy_hard_methods_build_their_hard_views_in_the_runs_pixel_convention(name):
+    from dataclasses import replace
+    method = build_method(_config(name), replace(_context(), convention="reference"))
+    assert method.hard_views.convention == "reference"
