@@ -8,7 +8,7 @@ from typing import Optional
 
 import torch
 
-from semipose.config import Config, ModelConfig, TrainConfig
+from semipose.config import Config, ConfigValueError, ModelConfig, TrainConfig
 from semipose.engine.checkpoint import load_checkpoint, network_states
 from semipose.engine.distributed import World, rank_seed
 from semipose.data.build import DataBundle, build_datasets, labelled_joint_mask
@@ -59,11 +59,17 @@ def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodCon
         seed=rank_seed(config.train.seed, rank))
 
 
-def build_run(config: Config, device: torch.device, world: World = World()) -> Run:
+def check_method_known(config: Config) -> None:
+    """The registry's clear error for an unknown method.name, before any data is read."""
     if config.method.name not in METHODS:
-        build_method(config.method, None)  # raises the registry's clear error before any data is read
+        build_method(config.method, None)
+
+
+def build_run(config: Config, device: torch.device, world: World = World()) -> Run:
+    check_method_known(config)
     uses_unlabelled = METHODS[config.method.name].uses_unlabelled
     data = build_datasets(config.data, config.train.seed, need_unlabelled=uses_unlabelled)
+    check_metric_fits(config, data)
     method = build_method(config.method, method_context(config, data, world.rank)).to(device)
     for network in [*method.networks.values(), *method.teachers().values()]:
         apply_speed_options(network, config.train, device)
@@ -76,6 +82,14 @@ def build_run(config: Config, device: torch.device, world: World = World()) -> R
     first_network = next(iter(method.eval_networks()))
     steps_per_epoch = max(1, math.ceil(len(stream) / (batch * world.size)))  # one step = a batch per rank
     return Run(data, method, optimizer, steps_per_epoch, f"{first_network}/{main_metric}")
+
+
+def check_metric_fits(config: Config, data: DataBundle) -> None:
+    """OKS AP needs the keypoints' sigmas: refuse a PCK-only keypoint set before the first step."""
+    if config.eval.metric == "AP" and not data.meta.has_sigmas:
+        raise ConfigValueError(f"eval.metric=AP needs per-keypoint OKS sigmas, which the keypoint set of "
+                               f"{config.data.train.json or config.data.train.images} lacks: set eval.metric=PCK, "
+                               "or add `sigmas` to the json's category", "eval.metric")
 
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
