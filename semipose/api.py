@@ -23,7 +23,9 @@ def train(config: Config) -> dict:
     from semipose.engine.run_files import hold_run_dir, remove_stale_temp_files
     from semipose.engine.signals import sigterm_as_interrupt
     from semipose.engine.trainer import Trainer
+    from semipose.engine.conventions import resolve_run_convention
     device = resolve_device(config.train.device)
+    config = resolve_run_convention(config)  # saved with the run, so its checkpoints carry it
     # Under torchrun this process joins the others here (and leaves at the end); alone it runs as is.
     with distributed.process_group(config.train.dist_timeout_s, device.type), sigterm_as_interrupt():
         with hold_run_dir(config.train.run_dir) if distributed.is_main() else contextlib.nullcontext():
@@ -65,15 +67,33 @@ class _Average(torch.nn.Module):
     def __init__(self, networks):
         super().__init__()
         self.members = torch.nn.ModuleList(networks)
+        self.eval()  # a fresh module says training=True: anything that restores its mode would retrain the members
 
     def forward(self, images):
         return sum(member(images) for member in self.members) / len(self.members)
 
 
+def checkpoint_networks(config: Config, checkpoint: str):
+    """(KeypointMeta, {name: network in eval mode}, pixel convention) of a checkpoint; several
+    networks (dual) also give "mean", their average. The keypoints come from the checkpoint
+    (COCO-17 for public files), the convention too (docs/architecture.md)."""
+    from semipose.data.keypoints import COCO17
+    from semipose.engine.checkpoint import load_checkpoint
+    from semipose.engine.conventions import checkpoint_convention
+    payload = load_checkpoint(checkpoint)
+    meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
+    networks = networks_from_payload(payload, config, meta.num_keypoints)
+    if len(networks) > 1:
+        networks["mean"] = _Average(list(networks.values()))
+    return meta, networks, checkpoint_convention(payload)
+
+
 def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, print_table: bool = False,
-             device: Optional[str] = None) -> dict:
+             device: Optional[str] = None, multiview=None, ransac_px: Optional[float] = None) -> dict:
     """Metrics of every network in `checkpoint` (and of their average when there are several), on
-    `device` ('auto', 'cpu', 'cuda', 'cuda:N'; default: the config's train.device)."""
+    `device` ('auto', 'cpu', 'cuda', 'cuda:N'; default: the config's train.device).
+    multiview: a semipose.data.multiview.MultiviewSet whose COCO json is the validation set: adds
+    JDR and triangulated MPJPE (semipose.evaluation.multiview_eval)."""
     from torch.utils.data import DataLoader
     from semipose.data.build import build_validation
     from semipose.evaluation.inference import predict_people
@@ -81,10 +101,13 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     from semipose.evaluation.scoring import score_predictions
     from semipose.engine.checkpoint import load_checkpoint
     from semipose.models.loading import CheckpointError as WeightsCheckpointError
+    from semipose.engine.conventions import checkpoint_convention, with_convention
     device = _device(device, config)
+    payload = load_checkpoint(checkpoint)
+    config = with_convention(config, checkpoint_convention(payload))
     val, val_gt = build_validation(config.data)
     try:
-        networks = networks_from_payload(load_checkpoint(checkpoint), config, val.meta.num_keypoints)
+        networks = networks_from_payload(payload, config, val.meta.num_keypoints)
     except WeightsCheckpointError as error:  # name the file the user gave, not "<state dict>"
         raise type(error)(f"{checkpoint}: {error}") from None
     if len(networks) > 1:
@@ -95,8 +118,12 @@ def evaluate(config: Config, checkpoint: str, out_json: Optional[str] = None, pr
     loader = DataLoader(val, batch_size=config.eval.batch_size, num_workers=config.data.workers)
     metrics = {}
     for name, network in networks.items():
-        predictions = predict_people(network, loader, flip_permutation, config.eval, device)
+        predictions = predict_people(network, loader, flip_permutation, config.eval, device,
+                                     convention=config.data.pixel_convention)
         scores = score_predictions(predictions, val.records, val.meta, val_gt, config.eval)
+        if multiview is not None:
+            from semipose.evaluation.multiview_eval import multiview_scores
+            scores.update(multiview_scores(multiview, predictions, val_gt, val.meta.names, ransac_px))
         metrics.update({f"{name}/{key}": value for key, value in scores.items()})
     if out_json:
         write_json(Path(out_json), metrics)
@@ -114,13 +141,11 @@ class Predictor:
     any callable image_rgb -> (M, 5) boxes x, y, w, h, score."""
 
     def __init__(self, config: Config, checkpoint: str, device: Optional[str] = None, detector=None):
-        from semipose.data.keypoints import COCO17
-        from semipose.engine.checkpoint import load_checkpoint
+        from semipose.engine.conventions import with_convention
         self.device = _device(device, config)
-        payload = load_checkpoint(checkpoint)
-        self.meta = keypoint_meta_from_dict(payload["keypoints"]) if "keypoints" in payload else COCO17
-        networks = networks_from_payload(payload, config, self.meta.num_keypoints)
-        self.network = _Average(list(networks.values())) if len(networks) > 1 else next(iter(networks.values()))
+        self.meta, networks, convention = checkpoint_networks(config, checkpoint)
+        config = with_convention(config, convention)
+        self.network = networks["mean"] if "mean" in networks else next(iter(networks.values()))
         self.network.to(self.device)
         self.config = config
         self.detector = _as_detector(detector, str(self.device))
@@ -132,7 +157,8 @@ class Predictor:
         from semipose.evaluation.inference import predict_people
         dataset = TopDownDataset(records, self.meta, self.config.data, augment=False)
         loader = DataLoader(dataset, batch_size=self.config.eval.batch_size, num_workers=0)
-        return predict_people(self.network, loader, self.meta.flip_test_permutation(), self.config.eval, self.device)
+        return predict_people(self.network, loader, self.meta.flip_test_permutation(), self.config.eval, self.device,
+                              convention=self.config.data.pixel_convention)
 
     def boxes(self, image_rgb, whole_image: bool = False):
         """(M, 5) person boxes x, y, w, h, score of an image: the detector's, or the whole image when asked."""

@@ -67,8 +67,11 @@ def quarter_offset(heatmaps: torch.Tensor, coords: torch.Tensor) -> torch.Tensor
 
 
 def dark_refine(heatmaps: torch.Tensor, coords: torch.Tensor, kernel: int = 11) -> torch.Tensor:
-    """DARK (Zhang et al. 2020): Newton step on log(blurred heatmap) around the argmax."""
-    sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
+    """DARK (Zhang et al. 2020) as its reference code defines it: blur with zero padding (its
+    `gaussian_blur`), then one Newton step on the log map (its `taylor`: central first
+    derivatives, second derivatives over two pixels), taken only where those taps lie on the
+    map (2 <= x <= w - 3, 2 <= y <= h - 3) and the Hessian is regular. Elsewhere the argmax stays."""
+    sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8   # OpenCV's sigma for GaussianBlur(..., 0)
     taps = torch.arange(kernel, dtype=heatmaps.dtype, device=heatmaps.device) - (kernel - 1) / 2
     gauss = torch.exp(-taps ** 2 / (2 * sigma ** 2))
     gauss = gauss / gauss.sum()
@@ -76,27 +79,28 @@ def dark_refine(heatmaps: torch.Tensor, coords: torch.Tensor, kernel: int = 11) 
     maps = heatmaps.reshape(-1, 1, *shape[-2:])
     original_peak = maps.amax(dim=(-2, -1), keepdim=True)
     pad = kernel // 2
-    maps = F.conv2d(F.pad(maps, (pad, pad, 0, 0), mode="replicate"), gauss.view(1, 1, 1, -1))
-    maps = F.conv2d(F.pad(maps, (0, 0, pad, pad), mode="replicate"), gauss.view(1, 1, -1, 1))
+    maps = F.conv2d(maps, gauss.view(1, 1, 1, -1), padding=(0, pad))   # zero padding, as DARK
+    maps = F.conv2d(maps, gauss.view(1, 1, -1, 1), padding=(pad, 0))
     # Keep the peak height as before the blur (as DARK does), then work on the log.
     maps = maps * original_peak / maps.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-10)
     log_maps = maps.clamp_min(1e-10).log().reshape(shape)
 
+    height, width = shape[-2:]
     x, y = coords[..., 0], coords[..., 1]
     at = lambda dx, dy: _gather(log_maps, x + dx, y + dy)  # noqa: E731 - a local shorthand
     centre = at(0, 0)
     gx = 0.5 * (at(1, 0) - at(-1, 0))
     gy = 0.5 * (at(0, 1) - at(0, -1))
-    gxx = at(1, 0) - 2 * centre + at(-1, 0)
-    gyy = at(0, 1) - 2 * centre + at(0, -1)
+    gxx = 0.25 * (at(2, 0) - 2 * centre + at(-2, 0))
+    gyy = 0.25 * (at(0, 2) - 2 * centre + at(0, -2))
     gxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
     det = gxx * gyy - gxy ** 2
-    valid = det.abs() > 1e-12
+    inside = (x > 1) & (x < width - 2) & (y > 1) & (y < height - 2)
+    valid = inside & (det != 0)
     safe_det = torch.where(valid, det, torch.ones_like(det))
     step_x = (gyy * gx - gxy * gy) / safe_det
     step_y = (gxx * gy - gxy * gx) / safe_det
-    step = torch.stack([step_x, step_y], dim=-1) * valid[..., None]
-    return coords - step.clamp(-1.0, 1.0)
+    return coords - torch.stack([step_x, step_y], dim=-1) * valid[..., None]
 
 
 def decode(heatmaps: torch.Tensor, refine: str = "quarter"):

@@ -62,6 +62,13 @@ class DataConfig:
     workers: int = 2
     cache_images: bool = False                      # keep decoded images in memory (small sets)
     fast_decode: bool = True                        # decode JPEGs at 1/2..1/8 size when the crop shrinks that much
+    # Pixel convention of the networks (geometry.CONVENTIONS). null: taken from the checkpoint a run
+    # starts from or evaluates ("exact" for semipose's, "reference" for public files), else "exact".
+    convention: Optional[Literal["exact", "reference"]] = None
+
+    @property
+    def pixel_convention(self) -> str:
+        return self.convention or "exact"
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
@@ -148,12 +155,12 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     flip_test: bool = False
-    flip_shift: bool = False                 # one-pixel shift for checkpoints of the biased convention
     refine: Literal["quarter", "dark", "none"] = "quarter"
     metric: Literal["AP", "PCK"] = "AP"
     pck_alpha: float = 0.2
     pck_normaliser: Literal["torso", "bbox"] = "torso"
     oks_nms_threshold: float = 0.9
+    nms_area: Literal["crop", "record"] = "crop"   # OKS-NMS area: padded crop (the reference) or the json's area
     keypoint_score_threshold: float = 0.2    # for rescoring detection boxes
     batch_size: int = 64
     backend: Literal["pycocotools", "faster_coco_eval"] = "pycocotools"

@@ -14,6 +14,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# Pixel conventions of a network's crops and heatmaps (docs/architecture.md):
+# "exact"     semipose: crop centre at ((W-1)/2, (H-1)/2), x_in = stride * x_hm + (stride - 1) / 2
+# "reference" SimpleBaseline / HRNet / the paper's code: crop centre at (W/2, H/2), x_in = stride * x_hm
+CONVENTIONS = ("exact", "reference")
+
+
+def check_convention(convention: str) -> str:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown pixel convention {convention!r}: use one of {CONVENTIONS}")
+    return convention
+
 
 def box_to_center_size(box_xywh, aspect_ratio: float, padding: float = 1.25):
     """Centre and padded size of a person box, widened or heightened to `aspect_ratio` (w / h)."""
@@ -39,10 +50,12 @@ def invert(affine) -> np.ndarray:
     return np.linalg.inv(to_3x3(affine))[:2]
 
 
-def crop_affine(center, size, rotation_deg: float, output_wh, flip: bool = False) -> np.ndarray:
+def crop_affine(center, size, rotation_deg: float, output_wh, flip: bool = False,
+                convention: str = "exact") -> np.ndarray:
     """Image -> crop: the `size` (w, h) region around `center`, rotated, onto an `output_wh` canvas.
 
-    The region's edges land on the output's edges. A positive rotation turns the picture
+    The region's edges land on the output's edges ("exact"; "reference" puts `center` at
+    (W/2, H/2), half a pixel right and down). A positive rotation turns the picture
     counter-clockwise as displayed; `flip` mirrors the crop horizontally afterwards.
     """
     out_w, out_h = output_wh
@@ -51,7 +64,8 @@ def crop_affine(center, size, rotation_deg: float, output_wh, flip: bool = False
     cos, sin = math.cos(angle), math.sin(angle)
     # y points down, so a counter-clockwise turn on screen is [[cos, sin], [-sin, cos]].
     linear = np.array([[sx * cos, sx * sin], [-sy * sin, sy * cos]])
-    out_center = np.array([(out_w - 1) * 0.5, (out_h - 1) * 0.5])
+    half_pixel = 0.5 if check_convention(convention) == "exact" else 0.0
+    out_center = np.array([out_w * 0.5 - half_pixel, out_h * 0.5 - half_pixel])
     affine = np.hstack([linear, (out_center - linear @ np.asarray(center, dtype=np.float64))[:, None]])
     if flip:
         affine = compose(hflip_affine(out_w), affine)
@@ -62,18 +76,32 @@ def hflip_affine(width: int) -> np.ndarray:
     return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0]])
 
 
-def resize_affine(source_wh, target_wh) -> np.ndarray:
-    """Same region, other resolution: e.g. input crop -> heatmap (x_hm = (x + 0.5) / stride - 0.5)."""
+def resize_affine(source_wh, target_wh, convention: str = "exact") -> np.ndarray:
+    """Same region, other resolution: e.g. input crop -> heatmap, x_hm = (x + 0.5) / stride - 0.5
+    ("exact") or x_hm = x / stride ("reference")."""
     sx, sy = target_wh[0] / float(source_wh[0]), target_wh[1] / float(source_wh[1])
+    if check_convention(convention) == "reference":
+        return np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0]])
     return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
 
 
-def rescale_affine(affine, source_wh, target_wh) -> np.ndarray:
+def flip_test_offset(input_wh, heatmap_wh, convention: str = "exact") -> int:
+    """Columns to shift a mirrored input (x -> W - 1 - x + offset) so that mirroring its heatmaps
+    (x -> w - 1 - x) undoes the mirror exactly: 0 for "exact", -(stride - 1) for "reference"."""
+    to_heatmap = resize_affine(input_wh, heatmap_wh, convention)
+    mirror = compose(invert(to_heatmap), compose(hflip_affine(heatmap_wh[0]), to_heatmap))
+    offset = mirror[0, 2] - (input_wh[0] - 1)
+    if abs(offset - round(offset)) > 1e-9:
+        raise ValueError(f"input {input_wh} and heatmap {heatmap_wh}: the flip test needs an integer stride")
+    return int(round(offset))
+
+
+def rescale_affine(affine, source_wh, target_wh, convention: str = "exact") -> np.ndarray:
     """Express an affine between two `source_wh` canvases on `target_wh` canvases of the same regions.
 
     This is how an easy->hard map between input crops becomes the map between their heatmaps.
     """
-    down = resize_affine(source_wh, target_wh)
+    down = resize_affine(source_wh, target_wh, convention)
     return compose(down, compose(affine, invert(down)))
 
 
@@ -154,8 +182,8 @@ def warp_batch(images: torch.Tensor, affines: torch.Tensor, output_hw, mode: str
     return F.grid_sample(images, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
 
 
-def batch_rescale_affine(affines: torch.Tensor, source_wh, target_wh) -> torch.Tensor:
-    down = torch.as_tensor(resize_affine(source_wh, target_wh), dtype=affines.dtype, device=affines.device)
-    down = down.expand(affines.shape[0], 2, 3)
-    up = torch.as_tensor(invert(resize_affine(source_wh, target_wh)), dtype=affines.dtype, device=affines.device)
+def batch_rescale_affine(affines: torch.Tensor, source_wh, target_wh, convention: str = "exact") -> torch.Tensor:
+    resize = resize_affine(source_wh, target_wh, convention)
+    down = torch.as_tensor(resize, dtype=affines.dtype, device=affines.device).expand(affines.shape[0], 2, 3)
+    up = torch.as_tensor(invert(resize), dtype=affines.dtype, device=affines.device)
     return batch_compose(down, batch_compose(affines, up.expand(affines.shape[0], 2, 3)))

@@ -70,3 +70,62 @@ def test_convert_and_split_lsp(tmp_path, capsys):
                  "--seed", "1"]) == 0
     manifest = json.loads((tmp_path / "split" / "manifest.json").read_text())
     assert manifest["num_labelled"] == 100 and manifest["seed"] == 1
+
+
+def test_options_may_come_before_or_after_overrides(capsys):
+    from semipose.cli.main import parse_arguments
+    args = parse_arguments(["train", "c.yaml", "a.b=1", "--resume", "r.pt", "train.lr=5e-4", "x.y=2"])
+    assert (args.config, args.resume, args.overrides) == ("c.yaml", "r.pt", ["a.b=1", "train.lr=5e-4", "x.y=2"])
+    args = parse_arguments(["eval", "c.yaml", "--device", "cpu", "checkpoint=best.pt"])
+    assert args.overrides == ["checkpoint=best.pt"] and args.device == "cpu"
+    for stray in (["train", "c.yaml", "--resume", "r.pt", "--bogus"], ["models", "tiny", "--keypoints", "3", "a=1"],
+                  ["train", "c.yaml", "--resume", "r.pt", "loose_word"]):
+        with pytest.raises(SystemExit) as exit_info:
+            parse_arguments(stray)
+        assert exit_info.value.code == 2
+        assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_help_examples_and_config_comments_name_files_that_exist():
+    import re
+    from pathlib import Path
+    from semipose.cli.main import SUBCOMMANDS
+    root = Path(__file__).resolve().parents[1]
+    texts = {f"semipose {c.name} --help": c.description for c in SUBCOMMANDS}
+    texts.update({str(p.relative_to(root)): "\n".join(line for line in p.read_text().splitlines() if "#" in line)
+                  for p in (root / "configs").rglob("*.yaml")})
+    named = {(where, path) for where, text in texts.items() for path in re.findall(r"configs/[\w/.-]+\.yaml", text)}
+    assert len(named) > 5
+    assert sorted((where, path) for where, path in named if not (root / path).is_file()) == []
+    recipe = (root / "configs" / "coco" / "_r18_256x192.yaml").read_text()
+    assert "reference_recipe.md" not in recipe  # a file of the authors' workspace, not of this repository
+
+
+def test_models_input_size_is_width_then_height_like_the_config(capsys):
+    from semipose.models.flops import model_table
+    assert main(["models", "tiny", "--input-size", "96", "128"]) == 0
+    out = capsys.readouterr().out
+    assert "data.input_size=[96, 128]" in out and "[96, 128]" in out.splitlines()[-1]
+    assert "[24, 32]" in out.splitlines()[-1]  # heatmap W, H
+    assert model_table(["tiny"], (128, 96))[0]["heatmap_hw"] == (32, 24)
+    assert main(["models", "tiny", "--input", "256x192"]) == 2
+    assert "--input-size 192 256" in capsys.readouterr().err
+
+
+def test_a_pck_only_keypoint_set_with_the_ap_metric_is_refused_before_training(synth_dir, tmp_path, capsys):
+    coco = json.loads((synth_dir / "annotations" / "train.json").read_text())
+    category = coco["categories"][0]
+    category["keypoints"] = [f"joint{i}" for i in range(len(category["keypoints"]))]  # a set semipose does not know
+    category.pop("sigmas", None)
+    category.pop("flip_pairs", None)
+    for name in ("train", "val"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(coco))
+    run_dir = tmp_path / "run"
+    overrides = synth_overrides(synth_dir, run_dir) + [f"data.train.json={tmp_path / 'train.json'}",
+                                                       f"data.val.json={tmp_path / 'val.json'}",
+                                                       "data.val.images=" + str(synth_dir / "images" / "train"),
+                                                       "data.keypoints.allow_missing=true"]
+    assert main(["train", str(_config_file(tmp_path)), *overrides, "eval.metric=AP"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'val.json'}: this keypoint set has no OKS sigmas" in err and "eval.metric=PCK" in err
+    assert not list(run_dir.glob("*.pt"))  # nothing trained

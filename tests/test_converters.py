@@ -236,3 +236,65 @@ def test_coco_passes_through_unchanged(tmp_path):
     records, _ = _loads_back(coco, json_path.parent, tmp_path, COCO17)
     draw_overlay(records[0], COCO17, tmp_path / "coco_overlay.png")
     assert cv2.imread(str(tmp_path / "coco_overlay.png")).shape[:2] == records[0].image_wh[::-1]
+
+
+@pytest.mark.shared_data
+def test_aic_accepts_the_coco_form_file(tmp_path):
+    json_path = _need(TESTDATA / "aic" / "test_aic.json")
+    coco = CONVERTERS["aic"](json_path, json_path.parent)
+    category = coco["categories"][0]
+    assert category["sigmas"] == list(AIC14.sigmas) and category["flip_pairs"] == [list(p) for p in AIC14.flip_pairs]
+    records, report = _loads_back(coco, json_path.parent, tmp_path, AIC14)
+    original = json.loads(json_path.read_text())["annotations"]
+    assert report.kept == sum(1 for a in original if a["num_keypoints"] > 0) == 9
+    assert {tuple(r.keypoints.reshape(-1)) for r in records} == {tuple(a["keypoints"]) for a in original}
+
+
+@pytest.mark.shared_data
+def test_crowdpose_gets_its_own_layout_and_published_sigmas(tmp_path, capsys):
+    from semipose.cli.main import main
+    from semipose.data.keypoints import CROWDPOSE14
+    json_path = _need(TESTDATA / "crowdpose" / "test_crowdpose.json")
+    original = json.loads(json_path.read_text())
+    # the released file names CrowdPose's joints but carries COCO-17's skeleton (indices up to 17)
+    assert max(max(pair) for pair in original["categories"][0]["skeleton"]) == 17
+    out = tmp_path / "crowdpose.json"
+    assert main(["convert", "crowdpose", str(json_path), str(json_path.parent), str(out)]) == 0
+    category = json.loads(out.read_text())["categories"][0]
+    # crowdpose-api's sigmas, written out here: COCO's body joints (shoulder .079 ... ankle .089), head/neck .079
+    assert category["sigmas"] == pytest.approx([.079, .079, .072, .072, .062, .062, .107, .107, .087, .087,
+                                                .089, .089, .079, .079])
+    assert category["flip_pairs"] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
+    assert max(max(pair) for pair in category["skeleton"]) == 14
+    records, _ = _loads_back(json.loads(out.read_text()), json_path.parent, tmp_path, CROWDPOSE14)
+    usable = [a for a in original["annotations"] if not a.get("iscrowd") and a["num_keypoints"] > 0]
+    assert len(records) == len(usable)
+    printed = capsys.readouterr().out
+    assert f"{len(usable)} people for training" in printed
+    assert ("not used" in printed) == (len(usable) < len(original["annotations"]))
+
+
+def test_a_set_without_sigmas_converts_with_pck_only(tmp_path, capsys):
+    from semipose.cli.main import main
+    Image.new("RGB", (100, 80)).save(tmp_path / "a.jpg")
+    keypoints = [10, 20, 2, 30, 40, 2, 0, 0, 0]
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 80}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [5, 5, 50, 60], "area": 3000,
+                             "iscrowd": 0, "num_keypoints": 2, "keypoints": keypoints},
+                            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 90, 70], "area": 6300,
+                             "iscrowd": 1, "num_keypoints": 2, "keypoints": keypoints},
+                            {"id": 3, "image_id": 1, "category_id": 1, "bbox": [50, 5, 20, 30], "area": 600,
+                             "iscrowd": 0, "num_keypoints": 0, "keypoints": [0] * 9}],
+            "categories": [{"id": 1, "name": "person", "keypoints": ["beak", "left_wing", "right_wing"],
+                            "skeleton": [[1, 2], [1, 3]]}]}
+    source = tmp_path / "birds.json"
+    source.write_text(json.dumps(coco))
+    out = tmp_path / "out.json"
+    assert main(["convert", "coco", str(source), str(tmp_path), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "birds.json" in err and "--pck-only" in err
+    assert main(["convert", "coco", str(source), str(tmp_path), str(out), "--pck-only"]) == 0
+    category = json.loads(out.read_text())["categories"][0]
+    assert category["sigmas"] is None and category["flip_pairs"] == [[1, 2]]
+    assert "1 people for training (3 annotations; not used: 1 crowd, 1 no keypoints)" in capsys.readouterr().out
+    assert main(["convert", "lsp", str(source), str(tmp_path), str(out), "--pck-only"]) == 2

@@ -82,7 +82,7 @@ def test_heatmap_peaks_come_back_in_input_pixels():
 
 def _context(input_wh=(24, 32), labelled=(True, True, False)):
     return SimpleNamespace(input_size=input_wh, heatmap_size=(input_wh[0] // 4, input_wh[1] // 4),
-                           labelled_joints=torch.tensor(labelled))
+                           labelled_joints=torch.tensor(labelled), convention="exact")
 
 
 def test_builder_shares_the_affine_and_mask_but_cuts_each_view_at_its_own_joints():

@@ -93,7 +93,7 @@ def test_flip_pairs_derived_from_side_names():
 
 def test_unknown_layout_needs_sigmas_or_an_opt_in():
     names = ["nose", "left_paw", "right_paw"]
-    with pytest.raises(AnnotationError, match="sigmas.*allow_missing=True") as caught:
+    with pytest.raises(AnnotationError, match="sigmas.*--pck-only.*allow_missing=true") as caught:
         meta_from_category(_category(names), "animals.json")
     assert "animals.json" in str(caught.value)
     assert meta_from_category(_category(names, sigmas=None), "a.json").sigmas is None

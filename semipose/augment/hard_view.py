@@ -43,9 +43,9 @@ def warp_to_hard(images: torch.Tensor, easy_to_hard: torch.Tensor, input_wh) -> 
     return geometry.warp_batch(images, easy_to_hard.to(images.dtype), (input_wh[1], input_wh[0]))
 
 
-def heatmap_easy_to_hard(easy_to_hard: torch.Tensor, input_wh, heatmap_wh) -> torch.Tensor:
-    """The input-pixel easy -> hard affines expressed in heatmap pixels (exact, no half-pixel bias)."""
-    return geometry.batch_rescale_affine(easy_to_hard, input_wh, heatmap_wh)
+def heatmap_easy_to_hard(easy_to_hard: torch.Tensor, input_wh, heatmap_wh, convention: str = "exact") -> torch.Tensor:
+    """The input-pixel easy -> hard affines expressed in heatmap pixels of the networks' convention."""
+    return geometry.batch_rescale_affine(easy_to_hard, input_wh, heatmap_wh, convention)
 
 
 def in_view_mask(heatmap_affines: torch.Tensor, heatmap_wh, dtype=torch.float32) -> torch.Tensor:
@@ -56,17 +56,18 @@ def in_view_mask(heatmap_affines: torch.Tensor, heatmap_wh, dtype=torch.float32)
     return (warped > IN_VIEW_THRESHOLD).to(dtype)
 
 
-def map_heatmaps_to_hard(heatmaps: torch.Tensor, easy_to_hard: torch.Tensor, input_wh, heatmap_wh):
+def map_heatmaps_to_hard(heatmaps: torch.Tensor, easy_to_hard: torch.Tensor, input_wh, heatmap_wh,
+                         convention: str = "exact"):
     """T_e->h on (N, K, h, w) easy-view heatmaps: (warped heatmaps, in-view mask (N, 1, h, w))."""
-    affines = heatmap_easy_to_hard(easy_to_hard, input_wh, heatmap_wh).to(heatmaps.dtype)
+    affines = heatmap_easy_to_hard(easy_to_hard, input_wh, heatmap_wh, convention).to(heatmaps.dtype)
     warped = geometry.warp_batch(heatmaps, affines, (heatmap_wh[1], heatmap_wh[0]))
     return warped, in_view_mask(affines, heatmap_wh, heatmaps.dtype)
 
 
-def heatmap_peaks_in_input_px(heatmaps: torch.Tensor, input_wh, heatmap_wh) -> torch.Tensor:
-    """(N, K, 2) argmax of each heatmap, in input-crop pixels (x_in = (x_hm + 0.5) * stride - 0.5)."""
+def heatmap_peaks_in_input_px(heatmaps: torch.Tensor, input_wh, heatmap_wh, convention: str = "exact") -> torch.Tensor:
+    """(N, K, 2) argmax of each heatmap, in input-crop pixels (exact: x_in = (x_hm + 0.5) * stride - 0.5)."""
     coords, _ = codec.decode(heatmaps.detach(), refine="none")
-    to_input = torch.as_tensor(geometry.invert(geometry.resize_affine(input_wh, heatmap_wh)),
+    to_input = torch.as_tensor(geometry.invert(geometry.resize_affine(input_wh, heatmap_wh, convention)),
                                dtype=coords.dtype).to(coords.device)
     return geometry.batch_apply_to_points(to_input.expand(coords.shape[0], 2, 3), coords)
 
@@ -91,6 +92,7 @@ class HardViewBuilder:
         self.config = config
         self.input_wh = tuple(context.input_size)
         self.heatmap_wh = tuple(context.heatmap_size)
+        self.convention = context.convention
         self.allowed_joints = torch.as_tensor(context.labelled_joints, dtype=torch.bool).cpu()
         if self.uses_joint_cutout and not bool(self.allowed_joints.any()):
             raise ValueError("method.hard.joint_cutout: the labelled set annotates no joint, nothing to cut out")
@@ -104,7 +106,7 @@ class HardViewBuilder:
         """Where Joint Cutout should cut, from the teacher's easy-view heatmaps (None when JC is off)."""
         if not self.uses_joint_cutout:
             return None
-        return heatmap_peaks_in_input_px(teacher_heatmaps, self.input_wh, self.heatmap_wh)
+        return heatmap_peaks_in_input_px(teacher_heatmaps, self.input_wh, self.heatmap_wh, self.convention)
 
     def build(self, easy_images: torch.Tensor, cutout_joints: Optional[torch.Tensor],
               rng: np.random.Generator) -> HardView:
@@ -121,7 +123,7 @@ class HardViewBuilder:
             augment = self.config.randaugment
             augmented = rand_augment(easy_images, augment.num_ops, augment.magnitude, rng)
             easy_to_hard = sample_easy_to_hard(count, self.config.affine, self.input_wh, rng, device)
-            heatmap_affine = heatmap_easy_to_hard(easy_to_hard, self.input_wh, self.heatmap_wh)
+            heatmap_affine = heatmap_easy_to_hard(easy_to_hard, self.input_wh, self.heatmap_wh, self.convention)
             mask = in_view_mask(heatmap_affine, self.heatmap_wh) if self.config.mask_out_of_view else None
             generator = self._generator(device, rng)
             if not self.uses_joint_cutout:  # the views are identical: warp once, share the images

@@ -14,9 +14,16 @@ def _add_synth_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="same seed -> identical files")
     parser.add_argument("--unlabelled-only", action="store_true",
                         help="images + a detection file with jittered boxes, no keypoints")
+    parser.add_argument("--multiview", type=int, metavar="CAMERAS", default=None,
+                        help="a calibrated multi-view studio with this many cameras: --people is the number "
+                             "of frames; writes cameras.json, frames.json (3D truth in mm)")
 
 
 def _run_synth(args):
+    if args.multiview is not None:
+        from semipose.data.synth.studio import generate_studio
+        print(json.dumps(generate_studio(args.out_dir, args.people, args.seed, num_cameras=args.multiview), indent=1))
+        return
     from semipose.data.synth import generate_dataset
     summary = generate_dataset(args.out_dir, args.people, args.seed, val_people=args.val_people,
                                unlabelled_only=args.unlabelled_only)
@@ -24,26 +31,47 @@ def _run_synth(args):
 
 
 def _add_convert_arguments(parser):
-    parser.add_argument("format", choices=["lsp", "mpii", "aic", "coco"], help="source format")
-    parser.add_argument("source", help="joints.mat (lsp), list json (mpii), json (aic, coco)")
+    parser.add_argument("format", choices=["lsp", "mpii", "aic", "coco", "crowdpose", "h36m"],
+                        help="source format (h36m: the multi-view pose code's h36m_*.pkl; OUT is a folder)")
+    parser.add_argument("source", help="joints.mat (lsp), list json (mpii), json (aic: AIC's own or COCO-form; "
+                                       "coco; crowdpose), pkl (h36m)")
     parser.add_argument("images", help="the image folder the annotations refer to")
     parser.add_argument("out", help="COCO keypoint json to write")
     parser.add_argument("--lsp-extended", action="store_true",
                         help="lsp: LSP-extended (LSPET): flag 1 = visible, 0 = not annotated, files im00001.jpg")
     parser.add_argument("--image-name", default=None,
                         help="lsp: file-name pattern of image n (default im{:04d}.jpg, LSPET im{:05d}.jpg)")
+    parser.add_argument("--pck-only", action="store_true",
+                        help="coco: a keypoint set without OKS sigmas is written with \"sigmas\": null "
+                             "(PCK evaluation only; train with eval.metric=PCK)")
 
 
 def _run_convert(args):
     from semipose.data.converters import CONVERTERS
     if args.format != "lsp" and (args.lsp_extended or args.image_name):
         raise ValueError("--lsp-extended and --image-name are options of the lsp format")
+    if args.format != "coco" and args.pck_only:
+        raise ValueError("--pck-only is an option of the coco format (the others know their layout)")
+    if args.format == "h36m":
+        from semipose.data.converters.h36m import h36m_to_multiview
+        print(json.dumps(h36m_to_multiview(args.source, args.images, args.out)))
+        return
     options = {"extended": args.lsp_extended, "image_name": args.image_name} if args.format == "lsp" else {}
+    options = {"pck_only": True} if args.pck_only else options
     coco = CONVERTERS[args.format](args.source, args.images, **options)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(coco))
-    print(f"wrote {out}: {len(coco['images'])} images, {len(coco['annotations'])} people")
+    print(f"wrote {out}: {len(coco['images'])} images, {_training_people(coco, args.images, out)}")
+
+
+def _training_people(coco: dict, images, source) -> str:
+    """'N people for training' and what the loader drops (crowd regions, people without keypoints)."""
+    from semipose.data.coco_format import records_from_coco_dict
+    records, _, report = records_from_coco_dict(coco, images, str(source), for_training=True)
+    dropped = [f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(report.skipped.items())]
+    return f"{len(records)} people for training" + (f" ({len(coco['annotations'])} annotations; not used: "
+                                                      f"{', '.join(dropped)})" if dropped else "")
 
 
 def _add_split_arguments(parser):
@@ -66,12 +94,15 @@ def _run_split(args):
 
 SYNTH = Command("synth", "generate synthetic people (COCO-17 json + images)",
                 "examples:\n  semipose synth data/synth --people 5000 --seed 0\n"
-                "  semipose synth data/synth_unlabelled --people 20000 --seed 1 --unlabelled-only",
+                "  semipose synth data/synth_unlabelled --people 20000 --seed 1 --unlabelled-only\n"
+                "  semipose synth data/studio --people 200 --seed 2 --multiview 4",
                 _add_synth_arguments, _run_synth)
-CONVERT = Command("convert", "convert LSP / MPII / AI Challenger annotations to COCO json",
+CONVERT = Command("convert", "convert LSP / MPII / AI Challenger / CrowdPose annotations to COCO json",
                   "examples:\n  semipose convert lsp lsp/joints.mat lsp/images data/lsp.json\n"
                   "  semipose convert lsp lspet/joints.mat lspet/images data/lspet.json --lsp-extended\n"
-                  "  semipose convert mpii mpii/train.json mpii/images data/mpii_train.json",
+                  "  semipose convert mpii mpii/train.json mpii/images data/mpii_train.json\n"
+                  "  semipose convert crowdpose crowdpose_train.json crowdpose/images data/crowdpose_train.json\n"
+                  "  semipose convert coco my_set.json my_images data/my_set.json --pck-only",
                   _add_convert_arguments, _run_convert)
 SPLIT = Command("split", "split an annotated set into labelled and unlabelled people",
                 "examples:\n  semipose split annotations/person_keypoints_train2017.json splits/1k --labelled 1000\n"

@@ -5,11 +5,13 @@ import argparse
 import logging
 import sys
 
-from semipose.cli import data_commands, demo_command, experiment_commands, models_command, predict_command, train_commands
+from semipose.cli import (data_commands, demo_command, experiment_commands, export_command, models_command,
+                          predict_command, train_commands, weights_command)
 
 SUBCOMMANDS = [data_commands.SYNTH, data_commands.CONVERT, data_commands.SPLIT, train_commands.TRAIN,
                train_commands.EVAL, predict_command.PREDICT, models_command.MODELS,
-               experiment_commands.COMPARE, experiment_commands.LADDER, demo_command.DEMO]
+               experiment_commands.COMPARE, experiment_commands.LADDER, demo_command.DEMO,
+               export_command.EXPORT, weights_command.WEIGHTS]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(argv=None) -> argparse.Namespace:
+    """Options before or after `key=value` overrides: argparse ends a sub-command's positional list
+    at its first option, so overrides that follow an option arrive here as extras and join the rest."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and (not hasattr(args, "overrides") or any(t.startswith("-") or "=" not in t for t in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.overrides = list(args.overrides) + extra
+    return args
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     try:

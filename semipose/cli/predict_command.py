@@ -80,7 +80,8 @@ def _predict_images(args, predictor, config, source: str, out: Path):
     from semipose.evaluation.report import write_json
     records = _image_records(args, predictor, source)
     predictions = predictor.predict_records(records)
-    results = rescore(to_coco_results(predictions), vis_thr=config.eval.keypoint_score_threshold)
+    results = rescore(to_coco_results(predictions, nms_area=config.eval.nms_area),
+                     vis_thr=config.eval.keypoint_score_threshold)
     file_names = {record.image_id: record.image_path.name for record in records}
     for result in results:
         result["file_name"] = file_names[result["image_id"]]

@@ -52,7 +52,7 @@ def prepare_images(images: torch.Tensor, device, image_format: torch.memory_form
 def render_targets(keypoints: torch.Tensor, target_weight: torch.Tensor, data: DataConfig):
     """(heatmaps (N, K, h, w), target_weight (N, K)) for keypoints (N, K, 3) in input pixels: a joint
     counts where the loader's weight is positive and the point lies on the heatmap."""
-    to_heatmap = torch.as_tensor(geometry.resize_affine(data.input_size, data.heatmap_size),
+    to_heatmap = torch.as_tensor(geometry.resize_affine(data.input_size, data.heatmap_size, data.pixel_convention),
                                  dtype=torch.float32, device=keypoints.device)
     points = keypoints[..., :2].float() @ to_heatmap[:, :2].T + to_heatmap[:, 2]
     heatmap_hw = (data.heatmap_size[1], data.heatmap_size[0])

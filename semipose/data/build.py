@@ -115,8 +115,11 @@ def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> Data
 
 
 def build_validation(config: DataConfig, meta: Optional[KeypointMeta] = None):
-    """The validation people (ground-truth or detected boxes) and the ground-truth COCO dict."""
-    val_records, val_meta, _ = _records(config.val, config, for_training=False, meta=meta, role="val")
+    """The validation people (ground-truth or detected boxes) and the ground-truth COCO dict.
+
+    Ground-truth people without a labelled keypoint are skipped, as the reference does: COCOeval
+    ignores them, so cropping them (about 70 % more crops on COCO val) only costs time."""
+    val_records, val_meta, _ = _records(config.val, config, for_training=True, meta=meta, role="val")
     val_gt = load_coco_json(config.val.json) if config.val.json else {}
     return TopDownDataset(val_records, meta or val_meta, config, augment=False, labelled=True), val_gt
 

@@ -113,10 +113,21 @@ AIC14 = KeypointMeta(
             0.01291456, 0.01236173),
 )
 
+CROWDPOSE14 = KeypointMeta(
+    names=("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+           "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "head", "neck"),
+    # The released json carries COCO-17's skeleton (indices up to 17): this is CrowdPose's own.
+    skeleton=((11, 9), (9, 7), (10, 8), (8, 6), (6, 7), (0, 6), (1, 7), (0, 1), (0, 2), (1, 3), (2, 4),
+              (3, 5), (12, 13), (1, 13), (0, 13)),
+    flip_pairs=((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)),
+    # crowdpose-api's COCOeval sigmas (COCO's for the body joints, .79 for head and neck).
+    sigmas=(.079, .079, .072, .072, .062, .062, .107, .107, .087, .087, .089, .089, .079, .079),
+)
+
 # Layouts recognised by their joint names: a category that lists exactly these names (after
 # `normalise_name`) gets the layout's flip pairs, sigmas (None for the PCK-only LSP / MPII)
 # and skeleton wherever the category does not give its own.
-KNOWN_LAYOUTS = {"coco17": COCO17, "aic14": AIC14, "lsp14": LSP14, "mpii16": MPII16}
+KNOWN_LAYOUTS = {"coco17": COCO17, "aic14": AIC14, "lsp14": LSP14, "mpii16": MPII16, "crowdpose14": CROWDPOSE14}
 
 
 def normalise_name(name: str) -> str:
@@ -185,13 +196,13 @@ def meta_from_category(category: Any, source: str, allow_missing: bool = False) 
         sigmas = None
     else:
         fail("sigmas", "missing for a non-COCO keypoint layout; add a 'sigmas' list (OKS "
-             "constants) or 'sigmas': null to the category, or pass allow_missing=True for "
-             "PCK-only evaluation")
+             "constants) or 'sigmas': null to the category (`semipose convert coco ... --pck-only` "
+             "writes it), or set data.keypoints.allow_missing=true for PCK-only evaluation")
     if flip_pairs is None:
         if not allow_missing:
             fail("flip_pairs", "missing and not derivable from left_/right_ joint names; add "
-                 "'flip_pairs' (0-based index pairs, [] if none) to the category or pass "
-                 "allow_missing=True (no flip augmentation)")
+                 "'flip_pairs' (0-based index pairs, [] if none) to the category, or "
+                 "use --pck-only / data.keypoints.allow_missing=true (no flip augmentation)")
         flip_pairs = ()
     try:
         return KeypointMeta(tuple(names), skeleton, flip_pairs, sigmas)

@@ -29,9 +29,10 @@ from semipose.data.keypoints import KeypointMeta
 DECODE_FACTORS = (8, 4, 2)
 
 
-def crop_person(image_rgb: np.ndarray, center, size, rotation: float, input_wh, flip: bool = False):
+def crop_person(image_rgb: np.ndarray, center, size, rotation: float, input_wh, flip: bool = False,
+                convention: str = "exact"):
     """The uint8 (3, H, W) input crop of one person region and its image->input affine."""
-    image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
+    image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip, convention=convention)
     return as_chw(geometry.warp_image(image_rgb, image_to_input, input_wh)), image_to_input
 
 
@@ -103,12 +104,14 @@ class TopDownDataset(Dataset):
         if not self.labelled:
             keypoints[:] = 0.0  # only the box: not even half-body crops may read an unlabelled person's joints
         center, size = self._person_region(record, keypoints, rng)
+        crop_area = float(size[0] * size[1])  # the reference's OKS-NMS area, prod(scale * 200)
         rotation, flip = 0.0, False
         if rng is not None and self.augment:
             (rotation,), (scale,) = sample_jitter(self.config.easy, rng, 1)
             size = size * scale
             flip = self.config.flip and self.flip_permutation is not None and rng.random() < 0.5
-        image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip)
+        image_to_input = geometry.crop_affine(center, size, rotation, input_wh, flip=flip,
+                                              convention=self.config.pixel_convention)
         crop = self._crop(record, image_to_input)
 
         crop_keypoints = (geometry.apply_to_points(image_to_input, keypoints) if self.labelled
@@ -124,13 +127,15 @@ class TopDownDataset(Dataset):
             "ann_id": torch.tensor(record.ann_id, dtype=torch.int64),
             "box_score": torch.tensor(record.box_score, dtype=torch.float32),
             "area": torch.tensor(record.area, dtype=torch.float32),
+            "crop_area": torch.tensor(crop_area, dtype=torch.float32),
         }
 
     def _target_weight(self, crop_keypoints: np.ndarray) -> np.ndarray:
         """(K,) float32: 1 for labelled joints on the heatmap (all 0 on the unlabelled stream)."""
         if not self.labelled:
             return np.zeros(len(crop_keypoints), dtype=np.float32)
-        to_heatmap = geometry.resize_affine(self.config.input_size, self.config.heatmap_size)
+        to_heatmap = geometry.resize_affine(self.config.input_size, self.config.heatmap_size,
+                                            self.config.pixel_convention)
         heatmap_points = geometry.apply_to_points(to_heatmap, crop_keypoints[:, :2]).astype(np.float32)
         on_heatmap = codec.inside_heatmap(heatmap_points, self.config.heatmap_size[::-1])
         return ((crop_keypoints[:, 2] > 0) & on_heatmap).astype(np.float32)

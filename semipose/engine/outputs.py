@@ -44,10 +44,11 @@ def save_prediction_grid(run, config, out_png, device, count: int = 12):
     images = prepare_images(torch.stack([s["image"] for s in samples]), device)
     network = next(iter(run.method.eval_networks().values()))
     run.method.eval()
-    heatmaps = predict_heatmaps(network, images, None, config.eval).cpu()
+    heatmaps = predict_heatmaps(network, images, None, config.eval, config.data.pixel_convention).cpu()
     run.method.train()
     identity = torch.eye(3)[:2].expand(len(samples), 2, 3)  # draw on the crops themselves
-    points = heatmaps_to_image_points(heatmaps, identity, tuple(config.data.input_size), config.eval.refine)
+    points = heatmaps_to_image_points(heatmaps, identity, tuple(config.data.input_size), config.eval.refine,
+                                      config.data.pixel_convention)
     meta = dataset.meta
     drawn = [np.hstack([draw_skeleton(denormalise_image(s["image"]), ground_truth_points(s["keypoints"]), meta.skeleton,
                                       keypoint_names=meta.names),

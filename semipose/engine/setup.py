@@ -10,6 +10,7 @@ import torch
 
 from semipose.config import Config, ConfigValueError, ModelConfig, TrainConfig
 from semipose.engine.checkpoint import load_checkpoint, network_states
+from semipose.engine.conventions import HeatmapConventionAdapter, checkpoint_convention
 from semipose.engine.distributed import World, rank_seed
 from semipose.data.build import DataBundle, build_datasets, labelled_joint_mask
 from semipose.methods import METHODS, build_method
@@ -38,13 +39,16 @@ def build_network(model: ModelConfig, num_keypoints: int) -> torch.nn.Module:
     return network
 
 
-def load_frozen_network(path: str, model: Optional[ModelConfig], default: ModelConfig, num_keypoints: int):
-    """A fixed teacher: a network from a pose checkpoint (ours or a public one), eval mode, no grad."""
+def load_frozen_network(path: str, model: Optional[ModelConfig], default: ModelConfig, num_keypoints: int,
+                        convention: str = "exact"):
+    """A fixed teacher: a network from a pose checkpoint (ours or a public one), eval mode, no grad;
+    its heatmaps come in the run's `convention` whatever convention the file was trained with."""
     network = build_network(model or default, num_keypoints)
     payload = load_checkpoint(path)
     load_weights(network, next(iter(network_states(payload).values())), mode="strict")
     network.eval().requires_grad_(False)
-    return network
+    trained_with = checkpoint_convention(payload)
+    return network if trained_with == convention else HeatmapConventionAdapter(network, trained_with, convention)
 
 
 def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodContext:
@@ -55,8 +59,9 @@ def method_context(config: Config, data: DataBundle, rank: int = 0) -> MethodCon
         labelled_joints=torch.from_numpy(labelled_joint_mask(data.labelled)),
         sigma=config.data.sigma,
         build_network=lambda model=None: build_network(model or config.model, k),
-        load_network=lambda path, model=None: load_frozen_network(path, model, config.model, k),
-        seed=rank_seed(config.train.seed, rank))
+        load_network=lambda path, model=None: load_frozen_network(path, model, config.model, k,
+                                                                  config.data.pixel_convention),
+        seed=rank_seed(config.train.seed, rank), convention=config.data.pixel_convention)
 
 
 def check_method_known(config: Config) -> None:

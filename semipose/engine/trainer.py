@@ -19,6 +19,7 @@ from semipose.data.batch_prep import prepare_batch
 from semipose.devices import resolve_device
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
+from semipose.engine.conventions import resolve_run_convention
 from semipose.engine.resume_check import ResumeMismatch, resume_changes
 from semipose.engine.run_files import record_resume, save_resolved_config
 from semipose.engine.run_log import LOG_NAME, ProgressBar, RunLogger, drop_records_after, estimate_eta, print_line
@@ -39,7 +40,8 @@ class TrainingDiverged(RuntimeError):
 class Trainer:
     def __init__(self, config: Config, device: Optional[torch.device] = None):
         """`device`: train.device already resolved (semipose.devices.resolve_device); resolved here when None."""
-        self.config, train = config, config.train
+        self.config = config = resolve_run_convention(config)  # a public start checkpoint: its convention
+        train = config.train
         device = resolve_device(train.device) if device is None else device  # before any data is read
         distributed.init_from_env(train.dist_timeout_s, device.type)  # no-op without torchrun
         self.world = distributed.world()

@@ -29,7 +29,8 @@ def validate(run, config: Config, device: torch.device) -> dict:
     loader = validation_loader(share, config) if len(share) else None
     metrics = {}
     for name, network in run.method.eval_networks().items():
-        predictions = predict_people(network, loader, flip_permutation, config.eval, device) \
+        predictions = predict_people(network, loader, flip_permutation, config.eval, device,
+                                     convention=config.data.pixel_convention) \
             if loader is not None else None
         gathered = [part for part in distributed.all_gather_objects(predictions) if part is not None]
         if world.is_main:

@@ -26,7 +26,7 @@ def average_precision(predictions: dict, meta, gt_coco: dict, config: EvalConfig
     if not meta.has_sigmas:
         raise ValueError("OKS AP needs per-keypoint sigmas, which this keypoint set lacks: "
                          "evaluate with eval.metric=PCK, or add `sigmas` to the json's category")
-    results = rescore(to_coco_results(predictions), vis_thr=config.keypoint_score_threshold)
+    results = rescore(to_coco_results(predictions, nms_area=config.nms_area), vis_thr=config.keypoint_score_threshold)
     results = oks_nms(results, np.asarray(meta.sigmas), thr=config.oks_nms_threshold)
     return evaluate_coco_keypoints(gt_coco, results, np.asarray(meta.sigmas), backend=config.backend)
 

@@ -28,6 +28,7 @@ class MethodContext:
     build_network: Callable[..., nn.Module]  # build_network(model_config or None) -> a fresh network
     load_network: Callable[[str, object], nn.Module]  # (checkpoint path, model config or None) -> frozen net
     seed: int = 0
+    convention: str = "exact"              # pixel convention of the networks (geometry.CONVENTIONS)
 
 
 STEP_PART_PREFIX = "semipose.step."

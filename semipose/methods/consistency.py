@@ -71,7 +71,7 @@ class Consistency(AugmentRng, Supervised):
                 first_heatmaps = self.ema_teacher(first_images)
         second_heatmaps = network(second_images)
         targets, in_view = map_heatmaps_to_hard(first_heatmaps, first_to_second, self.context.input_size,
-                                                self.context.heatmap_size)
+                                                self.context.heatmap_size, self.context.convention)
         joint_weight, pixel_weight = self._weights(targets, in_view)
         loss_unsup = heatmap_mse(second_heatmaps, targets, joint_weight, pixel_weight)
         responses = response_logs(self.joint_weight, labelled=labelled_heatmaps, teacher=first_heatmaps,

@@ -41,7 +41,8 @@ class DataDistill(PseudoPose):
             # A mirrored view swaps left and right: channel k there is joint perm[k] here.
             swapped = heatmaps[:, list(self.context.flip_permutation)]
             heatmaps = torch.where(mirrored[:, None, None, None], swapped, heatmaps)
-        back = heatmap_easy_to_hard(geometry.batch_invert(affines), self.context.input_size, self.context.heatmap_size)
+        back = heatmap_easy_to_hard(geometry.batch_invert(affines), self.context.input_size, self.context.heatmap_size,
+                                    self.context.convention)
         in_easy_frame = geometry.warp_batch(heatmaps, back.to(heatmaps.dtype), heatmaps.shape[-2:])
         return in_easy_frame.reshape(self.config.distill_views, count, *heatmaps.shape[1:]).mean(dim=0)
 

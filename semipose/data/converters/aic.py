@@ -6,6 +6,7 @@ The AIC release is a list of {"image_id": "<sha1>" (the file name without .jpg),
 2 = occluded, 3 = not labelled becomes COCO 2 / 1 / 0 (x = y = 0 for 0). People are ordered
 human1, human2, ... numerically; images in file order get ids 1, 2, ...; coordinates are used
 as given. Keypoint order and OKS sigmas are AIC14's (AIC's own evaluation constants).
+The COCO-form AIC files (images / annotations / categories) are accepted too, given AIC14's layout.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from semipose.data.coco_checks import clip_box, is_number, read_json_file, short_repr
+from semipose.data.coco_checks import clip_box, is_number, read_json_file, short_repr, validate_coco_dict
+from semipose.data.coco_format import records_from_coco_dict
+from semipose.data.converters.coco_like import with_layout
 from semipose.data.converters.common import (coco_annotation, coco_image, finish_coco,
                                              zero_unlabelled)
 from semipose.data.errors import AnnotationError
@@ -30,9 +33,13 @@ def aic_to_coco(aic_json: PathLike, image_dir: PathLike, image_extension: str = 
     image_dir = Path(image_dir)
     source = str(aic_json)
     entries = read_json_file(aic_json)
+    if isinstance(entries, dict) and "annotations" in entries:  # the COCO-form files (mmpose's aic_*.json)
+        coco = with_layout(validate_coco_dict(entries, source), AIC14, source)
+        records_from_coco_dict(coco, image_dir, source, for_training=False)
+        return coco
     if not isinstance(entries, list):
         raise AnnotationError(source, f"top level is {type(entries).__name__}",
-                              expected="a list of AI Challenger image entries")
+                              expected="a list of AI Challenger image entries, or a COCO-form json")
     images, annotations = [], []
     for index, entry in enumerate(entries):
         name, people = parse_aic_entry(entry, index, source)

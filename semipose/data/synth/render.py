@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -61,6 +61,14 @@ class PersonSpec:
     kind: str = "custom"
     # Camera-frame skeleton, computed on first use; a spec is not edited after drawing.
     skeleton: Optional[Skeleton3D] = field(default=None, repr=False, compare=False)
+    # Camera-frame points -> pixels; None = orthographic (`to_image`). The multi-view studio
+    # sets a perspective camera here (synth/studio.py); widths stay at height_px's scale.
+    projector: Optional[Callable] = field(default=None, repr=False, compare=False)
+
+    def image_points(self, points_camera: np.ndarray) -> np.ndarray:
+        if self.projector is not None:
+            return self.projector(points_camera)
+        return to_image(points_camera, self.height_px, self.pelvis_xy)
 
 
 @dataclass
@@ -190,7 +198,7 @@ def _draw_list(skeleton, points, spec: PersonSpec):
     torso_depth = float(joints[JOINT_INDEX["neck"], 2] + joints[JOINT_INDEX["pelvis"], 2]) / 2
     items = []
     for part, outline in _torso_parts(skeleton, shape):
-        outline_2d = to_image(outline, scale, spec.pelvis_xy)
+        outline_2d = spec.image_points(outline)
         items.append((float(outline[:, 2].mean()) + _DEPTH_BIAS[part], part, ("poly", outline_2d)))
     neck, head = JOINT_INDEX["neck"], JOINT_INDEX["head"]
     items.append((float(joints[neck, 2]) + _DEPTH_BIAS["neck"], "neck",
@@ -245,7 +253,7 @@ def project_person(spec: PersonSpec):
     if spec.skeleton is None:
         spec.skeleton = forward_kinematics(spec.shape, spec.pose).rotated(
             camera_rotation(spec.view))
-    return spec.skeleton, to_image(spec.skeleton.joints, spec.height_px, spec.pelvis_xy)
+    return spec.skeleton, spec.image_points(spec.skeleton.joints)
 
 
 def render_person(image: np.ndarray, ids: np.ndarray, spec: PersonSpec,
@@ -268,7 +276,7 @@ def render_person(image: np.ndarray, ids: np.ndarray, spec: PersonSpec,
             fill_polygon(image, ids, geometry[1], colour, part_id)
             if part == "torso_upper":
                 for outline, mark_colour in _shirt_front(skeleton, spec.shape, spec.appearance):
-                    fill_polygon(image, ids, to_image(outline, spec.height_px, spec.pelvis_xy),
+                    fill_polygon(image, ids, spec.image_points(outline),
                                  _shade(mark_colour, factor), part_id)
         else:
             draw_capsule(image, ids, *geometry[1:], colour, part_id)
