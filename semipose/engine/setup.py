@@ -8,7 +8,7 @@ from typing import Optional
 
 import torch
 
-from semipose.config import Config, ConfigValueError, ModelConfig, TrainConfig
+from semipose.config import Config, ModelConfig, TrainConfig
 from semipose.engine.checkpoint import load_checkpoint, network_states
 from semipose.engine.conventions import HeatmapConventionAdapter, checkpoint_convention
 from semipose.engine.distributed import World, rank_seed
@@ -92,9 +92,8 @@ def build_run(config: Config, device: torch.device, world: World = World()) -> R
 def check_metric_fits(config: Config, data: DataBundle) -> None:
     """OKS AP needs the keypoints' sigmas: refuse a PCK-only keypoint set before the first step."""
     if config.eval.metric == "AP" and not data.meta.has_sigmas:
-        raise ConfigValueError(f"eval.metric=AP needs per-keypoint OKS sigmas, which the keypoint set of "
-                               f"{config.data.train.json or config.data.train.images} lacks: set eval.metric=PCK, "
-                               "or add `sigmas` to the json's category", "eval.metric")
+        raise ValueError(f"{config.data.val.json}: this keypoint set has no OKS sigmas (category field `sigmas`), "
+                         "so eval.metric=AP cannot be computed; train with eval.metric=PCK or add `sigmas`")
 
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
