@@ -16,7 +16,9 @@ people, same draws) with:
 - lean, whole JPEG: uint8 crops + keypoints, JPEGs decoded at 1/2, 1/4, 1/8 when the crop allows
   but always whole (what the lean pipeline does without the region-decoding C helper);
 - lean: the same, decoding only the region of the JPEG the crop reads (data.fast_decode=true,
-  the default).
+  the default);
+- lean, crop cache: the crop warped from the person-crop cache (data.crop_cache, built first in
+  the scratch folder; its build CPU time and size per 1000 people are printed).
 
 What a DataLoader worker does is timed: fetch + collate of one batch, in CPU seconds of this
 process (time.process_time, one torch and one OpenCV thread), so other load on the machine
@@ -45,7 +47,8 @@ from semipose import geometry
 from semipose.api import load_config
 from semipose.data import jpeg_region
 from semipose.data.batch_prep import IMAGENET_MEAN, IMAGENET_STD, prepare_batch
-from semipose.data.build import build_datasets
+from semipose.data.build import build_datasets, training_records
+from semipose.data.crop_cache import build_cache
 from semipose.data.synth import generate_dataset
 from semipose.data.topdown import TopDownDataset, decode_reduction
 
@@ -100,19 +103,31 @@ class WholeJpeg:
             return self.dataset[item]
 
 
-def pipelines(images: Path, annotations: Path, input_wh) -> tuple[dict, object]:
-    def config(fast: bool):
+def build_crop_cache(folder: Path, data) -> dict:
+    """Build the person-crop cache of `data`'s people: CPU seconds and MiB per 1000 people."""
+    records = training_records(data)
+    started = time.process_time()
+    summary = build_cache(folder, records, data)
+    per_thousand = 1000 / summary["people"]
+    return {"people": summary["people"], "build_cpu_s_per_1000_people": (time.process_time() - started) * per_thousand,
+            "mib_per_1000_people": summary["bytes"] / 2 ** 20 * per_thousand}
+
+
+def pipelines(images: Path, annotations: Path, input_wh, cache_dir: Path) -> tuple[dict, object, dict]:
+    def config(fast: bool, *extra):
         return load_config(None, [f"data.train.images={images}", f"data.train.json={annotations}",
                                   f"data.val.images={images}", f"data.val.json={annotations}",
                                   f"data.input_size={list(input_wh)}", f"data.fast_decode={fast}",
-                                  "data.check_images=false"]).data
+                                  "data.check_images=false", *extra]).data
+    cache = build_crop_cache(cache_dir, config(True))
+    cached = build_datasets(config(True, f"data.crop_cache={cache_dir}"), seed=0, need_unlabelled=False).labelled
     lean = build_datasets(config(True), seed=0, need_unlabelled=False).labelled
     full = build_datasets(config(False), seed=0, need_unlabelled=False).labelled
     with_pil = StraightforwardDataset(full.records, full.meta, full.config, augment=True, seed=0)
     with_pil.decoder = "pil"
     with_cv2 = StraightforwardDataset(full.records, full.meta, full.config, augment=True, seed=0)
     return {"straightforward, PIL": with_pil, "straightforward, cv2": with_cv2, "lean, full decode": full,
-            "lean, whole JPEG": WholeJpeg(lean), "lean": lean}, lean.config
+            "lean, whole JPEG": WholeJpeg(lean), "lean": lean, "lean, crop cache": cached}, lean.config, cache
 
 
 def time_batches(dataset, batches: list) -> float:
@@ -134,8 +149,9 @@ def time_device_prep(dataset, batches: list, data, repeats: int = 5) -> float:
     return (time.process_time() - started) / (repeats * sum(len(batch["image"]) for batch in collated))
 
 
-def run(images: Path, annotations: Path, input_wh, batch_size: int, num_batches: int, repeats: int) -> dict:
-    datasets, data = pipelines(images, annotations, input_wh)
+def run(images: Path, annotations: Path, input_wh, batch_size: int, num_batches: int, repeats: int,
+        cache_dir: Path) -> dict:
+    datasets, data, cache = pipelines(images, annotations, input_wh, cache_dir)
     rng = np.random.default_rng(0)
     order = rng.permutation(np.resize(np.arange(len(datasets["lean"])), batch_size * num_batches))
     batches = [[(int(i), position) for position, i in enumerate(order[b * batch_size:(b + 1) * batch_size],
@@ -157,7 +173,8 @@ def run(images: Path, annotations: Path, input_wh, batch_size: int, num_batches:
                                                                                             data),
             "decode_factors": {str(f): factors.count(f) for f in sorted(set(factors))},
             "input_wh": list(input_wh), "batch_size": batch_size, "batches": num_batches, "repeats": repeats,
-            "people": len(datasets["lean"]), "images": str(images), "region_decoding": jpeg_region.available()}
+            "people": len(datasets["lean"]), "images": str(images), "region_decoding": jpeg_region.available(),
+            "crop_cache": {**cache, "views_read_from_the_jpeg": datasets["lean, crop cache"].crop_cache.fallbacks}}
 
 
 def print_table(result: dict) -> None:
@@ -171,6 +188,9 @@ def print_table(result: dict) -> None:
               f"{row['cost_vs_straightforward_PIL']:>17.2f}{row['cost_vs_straightforward_cv2']:>12.2f}")
     if not result["region_decoding"]:
         print("the region-decoding C helper is not built here: the 'lean' row decodes whole JPEGs")
+    cache = result["crop_cache"]
+    print(f"crop cache: {cache['mib_per_1000_people']:.0f} MiB and {cache['build_cpu_s_per_1000_people']:.1f} s of "
+          f"CPU to build per 1000 people; views outside it (read from the JPEG): {cache['views_read_from_the_jpeg']}")
     print(f"lean: prepare_batch (normalise + heatmaps) on this CPU: "
           f"{result['device_prep_ms_per_sample_on_this_cpu']:.3f} ms/sample (on a GPU: a few kernels per batch)")
 
@@ -199,7 +219,8 @@ def main() -> None:
             if not (folder / "annotations" / "train.json").exists():
                 make_data(folder, args.people, args.seed)
             images, annotations = folder / "images" / "train", folder / "annotations" / "train.json"
-        result = run(images, annotations, input_wh, args.batch, args.batches, args.repeats)
+        result = run(images, annotations, input_wh, args.batch, args.batches, args.repeats,
+                     Path(scratch) / "crop_cache")
     result.update({"load_average_1_5_15": os.getloadavg(), "cpu_count": os.cpu_count(),
                    "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
                    "opencv": cv2.__version__, "date": time.strftime("%Y-%m-%d %H:%M")})

@@ -20,6 +20,10 @@ and its step (`Trainer._step`: forward, backward, optimizer, the finite-loss che
 The limit is the bare network: forward + MSE + backward + Adam on a random batch of the same size.
 The easy->hard floor is the same with the passes such a step cannot avoid: labelled forward and
 backward, the teacher's forward without gradient, the hard view's forward and backward.
+For each method, the loader's side: the samples/s its step consumes (images per step over the
+step without data), the samples/s one loader worker produces for its mix of labelled and
+unlabelled samples (CPU seconds of fetch + collate with one thread, `--worker-samples` per
+dataset), and so the workers (cores) needed to keep it fed; data.crop_cache=DIR times the cache.
 Each measurement is the median over --repeats runs of --steps steps (after --warmup steps, which
 also absorb the loader workers' start-up). Images per step: the labelled batch plus, for SSL
 methods, the unlabelled batch.
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -41,7 +46,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import torch
+from torch.utils.data import default_collate
 
 from semipose.api import load_config
 from semipose.data.synth import generate_dataset
@@ -146,6 +153,36 @@ def time_steps(trainer: Trainer, steps: int, warmup: int, with_data: bool,
     return statistics.median(step_times), statistics.median(wait_times)
 
 
+def worker_seconds_per_sample(dataset, samples: int, batch_size: int) -> float:
+    """CPU seconds one loader worker spends per sample (fetch + collate, one torch and one OpenCV
+    thread, time.process_time: what a worker core does, little changed by other load)."""
+    threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        started = time.process_time()
+        for first in range(0, samples, batch_size):
+            default_collate([dataset[(index % len(dataset), index)] for index in range(first, first + batch_size)])
+        return (time.process_time() - started) / (math.ceil(samples / batch_size) * batch_size)
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv2_threads)
+
+
+def loader_demand(trainer: Trainer, seconds_per_step: float, samples: int) -> dict:
+    """Samples/s the step consumes, samples/s one worker produces for this method's mix of
+    labelled and unlabelled samples, hence the workers that keep the step fed."""
+    data, train = trainer.run.data, trainer.config.train
+    mix = [(data.labelled, train.batch_size)]
+    if trainer.run.method.uses_unlabelled:
+        mix.append((data.unlabelled, unlabelled_batch_size(trainer.config)))
+    images = sum(count for _, count in mix)
+    worker_seconds = sum(count * worker_seconds_per_sample(dataset, samples, count) for dataset, count in mix)
+    consumed, produced = images / seconds_per_step, images / worker_seconds
+    return {"samples_per_s_consumed": consumed, "samples_per_s_per_worker": produced,
+            "workers_needed": math.ceil(consumed / produced)}
+
+
 BACKWARD_EVENT = "autograd::engine::evaluate_function"
 OPTIMIZER_EVENT = "Optimizer.step#"
 
@@ -221,6 +258,8 @@ def measure(args, folder: Path, scratch: Path) -> dict:
             results[method]["included"].append(step)
             results[method]["wait"].append(wait)
     result = table_rows(base, trainers, limits, floors, results)
+    for row in result["rows"][2:]:
+        row.update(loader_demand(trainers[row["step"]], row["ms_step_excluded"] / 1e3, args.worker_samples))
     if args.breakdown:
         result["breakdown"] = {method: step_breakdown(trainer) for method, trainer in trainers.items()}
     return result
@@ -270,13 +309,15 @@ def table_rows(base, trainers: dict, limits: list, floors: list, results: dict) 
 def print_table(result: dict, setup: str) -> None:
     print(setup)
     print(f"{'step':<20}{'img/step':>9}{'ms/step no data':>17}{'ms/step data':>14}{'img/s':>8}"
-          f"{'data wait %':>13}{'slower w/ data %':>18}{'x limit':>9}")
+          f"{'data wait %':>13}{'slower w/ data %':>18}{'x limit':>9}{'need/s':>8}{'worker/s':>9}{'workers':>8}")
     for row in result["rows"]:
         included = "-" if row["ms_step_included"] is None else f"{row['ms_step_included']:.1f}"
         wait = "-" if row["data_wait_pct"] is None else f"{row['data_wait_pct']:.1f}"
         slower = f"{row['slowdown_with_data_pct']:.1f}" if "slowdown_with_data_pct" in row else "-"
         print(f"{row['step']:<20}{row['images_per_step']:>9}{row['ms_step_excluded']:>17.1f}{included:>14}"
-              f"{row['images_per_s']:>8.1f}{wait:>13}{slower:>18}{row['ratio_to_limit']:>9.2f}")
+              f"{row['images_per_s']:>8.1f}{wait:>13}{slower:>18}{row['ratio_to_limit']:>9.2f}"
+              + (f"{row['samples_per_s_consumed']:>8.0f}{row['samples_per_s_per_worker']:>9.0f}"
+                 f"{row['workers_needed']:>8}" if "workers_needed" in row else ""))
     for name, value in result["ratios"].items():
         print(f"{name}: {value:.2f}")
     for method, breakdown in result.get("breakdown", {}).items():
@@ -300,6 +341,8 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true",
                         help="profile one more step per method: time per part (labelled, teacher, views, student, "
                              "loss, backward, optimizer, other) and the top ops")
+    parser.add_argument("--worker-samples", type=int, default=64,
+                        help="samples each dataset of a method is timed on for the per-worker rate")
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. model.name=simplebaseline_resnet18")
     args = parser.parse_args()
     if args.threads:

@@ -62,6 +62,7 @@ class DataConfig:
     workers: int = 2
     cache_images: bool = False                      # keep decoded images in memory (small sets)
     fast_decode: bool = True                        # decode JPEGs at 1/2..1/8 size when the crop shrinks that much
+    crop_cache: Optional[str] = None                # folder of a person-crop cache (`semipose cache CONFIG`)
     # Pixel convention of the networks (geometry.CONVENTIONS). null: taken from the checkpoint a run
     # starts from or evaluates ("exact" for semipose's, "reference" for public files), else "exact".
     convention: Optional[Literal["exact", "reference"]] = None

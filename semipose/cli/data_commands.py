@@ -1,4 +1,4 @@
-"""`semipose synth`, `semipose convert`, `semipose split`: making and preparing datasets."""
+"""`semipose synth`, `convert`, `split`, `cache`: making and preparing datasets (and their crop cache)."""
 from __future__ import annotations
 
 import json
@@ -92,6 +92,33 @@ def _run_split(args):
     print(json.dumps({k: v for k, v in manifest.items() if k != "labelled_ann_ids"}, indent=1))
 
 
+def _add_cache_arguments(parser):
+    parser.add_argument("config", help="the run's YAML config (its data section: which people, which crops)")
+    parser.add_argument("overrides", nargs="*", help="key.sub=value overrides, as for `semipose train`")
+    parser.add_argument("--out", help="cache folder (default: the config's data.crop_cache)")
+
+
+def _run_cache(args):
+    import time
+
+    from semipose.api import load_config
+    from semipose.data.build import training_records
+    from semipose.data.crop_cache import build_cache
+    data = load_config(args.config, args.overrides).data
+    folder = args.out or data.crop_cache
+    if not folder:
+        raise ValueError(f"{args.config}: data.crop_cache is not set; give the cache folder with --out DIR "
+                         f"or data.crop_cache=DIR")
+    records = training_records(data)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    summary = build_cache(folder, records, data)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    per_thousand = 1000 / max(summary["people"], 1)
+    print(f"wrote {folder}: {summary['people']} people, {summary['bytes'] / 2**20:.1f} MiB, {seconds:.1f} s "
+          f"({cpu_seconds:.1f} s of CPU); per 1000 people {summary['bytes'] * per_thousand / 2**20:.1f} MiB, "
+          f"{cpu_seconds * per_thousand:.1f} s of CPU; train with data.crop_cache={folder}")
+
+
 SYNTH = Command("synth", "generate synthetic people (COCO-17 json + images)",
                 "examples:\n  semipose synth data/synth --people 5000 --seed 0\n"
                 "  semipose synth data/synth_unlabelled --people 20000 --seed 1 --unlabelled-only\n"
@@ -108,3 +135,7 @@ SPLIT = Command("split", "split an annotated set into labelled and unlabelled pe
                 "examples:\n  semipose split annotations/person_keypoints_train2017.json splits/1k --labelled 1000\n"
                 "  semipose split data/lsp.json splits/lsp10 --labelled 100 --mode random --seed 3",
                 _add_split_arguments, _run_split)
+CACHE = Command("cache", "decode every training person once into a person-crop cache (data.crop_cache)",
+                "examples:\n  semipose cache configs/coco_1k.yaml data.crop_cache=cache/coco_1k\n"
+                "  semipose cache run.yaml --out /fast/disk/crops   # then train with data.crop_cache=/fast/disk/crops",
+                _add_cache_arguments, _run_cache)

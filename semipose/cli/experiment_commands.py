@@ -60,14 +60,18 @@ def _run_ladder(args):
     checkpoint = [o.split("=", 1)[1] for o in args.overrides if o.startswith("checkpoint=")]
     if not checkpoint:
         raise ValueError("semipose ladder needs checkpoint=PATH")
-    config = load_config(args.config, [o for o in args.overrides if not o.startswith("checkpoint=")])
+    from semipose.engine.conventions import checkpoint_convention, with_convention
+    payload = load_checkpoint(checkpoint[0])
+    config = with_convention(load_config(args.config, [o for o in args.overrides if not o.startswith("checkpoint=")]),
+                             checkpoint_convention(payload))
     val, val_gt = build_validation(config.data)
-    network = next(iter(networks_from_payload(load_checkpoint(checkpoint[0]), config, val.meta.num_keypoints).values()))
+    network = next(iter(networks_from_payload(payload, config, val.meta.num_keypoints).values()))
     loader = DataLoader(val, batch_size=config.eval.batch_size, num_workers=config.data.workers)
     score = lambda predictions: score_predictions(predictions, val.records, val.meta, val_gt, config.eval)  # noqa
     rows = run_ladder(network, loader, score, None, config.eval, tuple(config.data.input_size),
                       config.data.heatmap_size, val.meta.num_keypoints,
-                      ladder_steps(args.joint_cutout, args.randaugment), seed=args.seed)
+                      ladder_steps(args.joint_cutout, args.randaugment), seed=args.seed,
+                      convention=config.data.pixel_convention)
     main = "AP" if config.eval.metric == "AP" else f"PCK@{config.eval.pck_alpha:g}"
     print(format_table([{"perturbation": r["perturbation"], main: r[main]} for r in rows],
                        title=f"accuracy under test-time perturbation: {checkpoint[0]}"))

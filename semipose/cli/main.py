@@ -8,7 +8,8 @@ import sys
 from semipose.cli import (data_commands, demo_command, experiment_commands, export_command, models_command,
                           predict_command, train_commands, weights_command)
 
-SUBCOMMANDS = [data_commands.SYNTH, data_commands.CONVERT, data_commands.SPLIT, train_commands.TRAIN,
+SUBCOMMANDS = [data_commands.SYNTH, data_commands.CONVERT, data_commands.SPLIT, data_commands.CACHE,
+               train_commands.TRAIN,
                train_commands.EVAL, predict_command.PREDICT, models_command.MODELS,
                experiment_commands.COMPARE, experiment_commands.LADDER, demo_command.DEMO,
                export_command.EXPORT, weights_command.WEIGHTS]

@@ -12,6 +12,7 @@ from semipose.config import AnnotationSource, DataConfig
 from semipose.data.coco_checks import person_category
 from semipose.data.coco_format import (image_entries, image_files, load_coco_json, load_person_records,
                                        records_from_detections, records_from_image_folder)
+from semipose.data.crop_cache import CropCache
 from semipose.data.errors import AnnotationError
 from semipose.data.keypoints import COCO17, KeypointMeta, meta_from_category
 from semipose.data.person_detector import build_detector, records_from_detector
@@ -110,8 +111,28 @@ def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> Data
                               "no boxes, or no annotation of the keypoint category)")
     summary["val_people"] = len(val)
     labelled = TopDownDataset(labelled_records, meta, config, augment=True, labelled=True, seed=seed)
+    if config.crop_cache:
+        attach_crop_cache(config, labelled, unlabelled)
     log.info("data: %s", summary)
     return DataBundle(meta, labelled, unlabelled, val, val_gt, summary)
+
+
+def training_records(config: DataConfig) -> list:
+    """Every person a training run may read: the train set and the unlabelled set (what the cache holds)."""
+    records, meta, _ = _records(config.train, config, for_training=True)
+    if config.unlabelled is not None:
+        records = records + _records(config.unlabelled, config, for_training=False, meta=meta, role="unlabelled")[0]
+    return records
+
+
+def attach_crop_cache(config: DataConfig, *datasets) -> None:
+    """Open data.crop_cache (refusing a stale one) and let the training datasets read from it."""
+    cache = CropCache(config.crop_cache, config)
+    for role, dataset in zip(("labelled", "unlabelled"), datasets):
+        if dataset is not None:
+            cache.check_records(dataset.records, role)
+            dataset.crop_cache = cache
+    log.info("data: person crops from the cache %s (%d people)", config.crop_cache, len(cache.entries))
 
 
 def build_validation(config: DataConfig, meta: Optional[KeypointMeta] = None):

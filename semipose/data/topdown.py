@@ -70,6 +70,7 @@ class TopDownDataset(Dataset):
         self.seed = seed
         self.flip_permutation = np.asarray(meta.flip_permutation()) if meta.has_flip else None
         self._cache: dict = {}
+        self.crop_cache = None  # a data.crop_cache.CropCache (set by data.build when data.crop_cache is)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -84,6 +85,10 @@ class TopDownDataset(Dataset):
         """The (H, W, 3) uint8 input crop. With data.fast_decode only the region the crop reads is
         decoded, reduced when the crop allows it; the affine follows the exact cut and reduction."""
         input_wh = self.config.input_size
+        if self.crop_cache is not None and self.augment:
+            crop = self.crop_cache.crop(record, image_to_input, input_wh)
+            if crop is not None:
+                return crop
         if self.config.cache_images:
             return geometry.warp_image(self._full_image(record), image_to_input, input_wh)
         if not self.config.fast_decode:

@@ -19,6 +19,7 @@ from semipose.data.batch_prep import prepare_batch
 from semipose.devices import resolve_device
 from semipose.engine import checkpoint as ckpt
 from semipose.engine import distributed
+from semipose.engine.data_wait import DataWaitMonitor
 from semipose.engine.conventions import resolve_run_convention
 from semipose.engine.resume_check import ResumeMismatch, resume_changes
 from semipose.engine.run_files import record_resume, save_resolved_config
@@ -88,6 +89,7 @@ class Trainer:
         progress = ProgressBar(total=self.schedule.total, desc="train", initial=self.iteration,
                                enabled=None if self.world.is_main else False)
         window, started = _Window(), (time.perf_counter(), self.iteration)
+        self._data_wait = DataWaitMonitor(self.config.data)
         try:
             while self.iteration < self.schedule.total:
                 tick = time.perf_counter()
@@ -129,6 +131,7 @@ class Trainer:
         summary = distributed.mean_across_ranks(window.summary(self._lr()), self.device)
         summary["images_per_s"] *= self.world.size  # the whole job's throughput
         self.logger.log(self.iteration, summary, kind="train")
+        self._data_wait.check(summary["data_time"], summary["step_time"])
         progress.set_postfix({"loss": f"{summary['loss']:.3g}"})
         if not progress.enabled:  # a plain line for logs of non-interactive runs
             eta = estimate_eta(self.iteration - started[1], self.schedule.total - started[1],

@@ -34,10 +34,11 @@ def ladder_steps(joint_cutout: int = 5, randaugment: float = 20.0) -> dict[str, 
     }
 
 
-def make_perturbation(network, hard: HardViewConfig, input_wh, heatmap_wh, num_keypoints: int, seed: int):
+def make_perturbation(network, hard: HardViewConfig, input_wh, heatmap_wh, num_keypoints: int, seed: int,
+                      convention: str = "exact"):
     """perturb(images, image_to_input) for predict_people: the hard view of each crop, with Joint
     Cutout at the joints the network itself finds on the clean crop (as during training)."""
-    context = SimpleNamespace(input_size=input_wh, heatmap_size=heatmap_wh,
+    context = SimpleNamespace(input_size=input_wh, heatmap_size=heatmap_wh, convention=convention,
                               labelled_joints=torch.ones(num_keypoints, dtype=torch.bool))
     builder = HardViewBuilder(hard, context)
     rng = np.random.default_rng(seed)
@@ -52,11 +53,13 @@ def make_perturbation(network, hard: HardViewConfig, input_wh, heatmap_wh, num_k
 
 
 def run_ladder(network, loader, score, flip_permutation, eval_config, input_wh, heatmap_wh, num_keypoints,
-               steps: dict[str, HardViewConfig], seed: int = 0, device="cpu") -> list[dict]:
-    """[{"perturbation": name, <metrics>}] for each rung; `score(predictions) -> dict` is the metric."""
+               steps: dict[str, HardViewConfig], seed: int = 0, device="cpu", convention: str = "exact") -> list[dict]:
+    """[{"perturbation": name, <metrics>}] for each rung; `score(predictions) -> dict` is the metric;
+    `convention` is the checkpoint's pixel convention (docs/architecture.md)."""
     rows = []
     for name, hard in steps.items():
-        perturb = make_perturbation(network, hard, input_wh, heatmap_wh, num_keypoints, seed)
-        predictions = predict_people(network, loader, flip_permutation, eval_config, device, perturb=perturb)
+        perturb = make_perturbation(network, hard, input_wh, heatmap_wh, num_keypoints, seed, convention)
+        predictions = predict_people(network, loader, flip_permutation, eval_config, device, perturb=perturb,
+                                     convention=convention)
         rows.append({"perturbation": name, **score(predictions)})
     return rows
