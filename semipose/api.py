@@ -22,17 +22,20 @@ def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Co
 
 def train(config: Config) -> dict:
     """Train; returns the run summary (also written to RUN_DIR/metrics.json)."""
+    import contextlib
     from semipose.engine import distributed
-    from semipose.engine.run_files import save_resolved_config
+    from semipose.engine.run_files import hold_run_dir, remove_stale_temp_files
+    from semipose.engine.signals import sigterm_as_interrupt
     from semipose.engine.trainer import Trainer
     from semipose.engine.conventions import resolve_run_convention
     device = resolve_device(config.train.device)
     config = resolve_run_convention(config)  # saved with the run, so its checkpoints carry it
     # Under torchrun this process joins the others here (and leaves at the end); alone it runs as is.
-    with distributed.process_group(config.train.dist_timeout_s, device.type):
-        if distributed.is_main():
-            save_resolved_config(config)
-        return Trainer(config, device).fit()
+    with distributed.process_group(config.train.dist_timeout_s, device.type), sigterm_as_interrupt():
+        with hold_run_dir(config.train.run_dir) if distributed.is_main() else contextlib.nullcontext():
+            if distributed.is_main():
+                remove_stale_temp_files(config.train.run_dir)
+            return Trainer(config, device).fit()  # it saves config.yaml once its checks have passed
 
 
 def networks_from_payload(payload: dict, config: Config, num_keypoints: int) -> dict[str, torch.nn.Module]:

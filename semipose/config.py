@@ -176,6 +176,7 @@ class TrainConfig:
     run_dir: str = "runs/default"
     auto_resume: bool = True
     resume: Optional[str] = None
+    resume_changes: tuple[str, ...] = ()     # config keys a resume may change (e.g. [train.iterations]): resumes.jsonl
     nan_policy: Literal["stop", "skip"] = "stop"
     max_skipped_steps: int = 10
     # Scale and speed (docs/distributed.md). batch_size above is PER PROCESS under torchrun.

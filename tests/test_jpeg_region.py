@@ -80,14 +80,15 @@ def test_restart_markers_and_large_pictures_decode_the_same():
 
 
 @needs_helper
-def test_what_libjpeg_refuses_comes_back_as_none():
+def test_damaged_data_raises_and_what_libjpeg_refuses_comes_back_as_none():
     data = _jpeg(_picture())
     cut = data[: len(data) // 2]  # truncated: libjpeg would pad with grey and only warn
     corrupt = data.copy()
     corrupt[len(data) // 2: len(data) // 2 + 40] = 0x55
     cmyk = _jpeg(_picture(), "CMYK")
-    assert jpeg_region.decode_jpeg_region(cut, 1, (0, 150, 10, 7)) is None
-    assert jpeg_region.decode_jpeg_region(corrupt, 1, (0, 0, 203, 157)) is None
+    for damaged, region in ((cut, (0, 150, 10, 7)), (corrupt, (0, 0, 203, 157))):
+        with pytest.raises(jpeg_region.CorruptJPEG):  # a bad sample, not a file to decode another way
+            jpeg_region.decode_jpeg_region(damaged, 1, region)
     assert jpeg_region.decode_jpeg_region(cmyk, 1, (0, 0, 10, 10)) is None
     assert jpeg_region.decode_jpeg_region(data, 1, (200, 0, 10, 10)) is None  # past the right edge
     assert jpeg_region.decode_jpeg_region(data, 2, (0, 0, 102, 80)) is None   # 1/2 size is 102 x 79

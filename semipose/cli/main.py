@@ -46,9 +46,10 @@ def main(argv=None) -> int:
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     try:
         return args.handler(args) or 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (engine.signals.Terminated): saved if training
+        code = getattr(interrupt, "exit_code", 130)
+        print("terminated (SIGTERM)" if code != 130 else "interrupted", file=sys.stderr)
+        return code
     except (ValueError, OSError) as error:  # our errors name the file and field: no traceback needed
         if args.verbose:
             raise

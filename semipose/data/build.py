@@ -106,6 +106,9 @@ def build_datasets(config: DataConfig, seed: int, need_unlabelled: bool) -> Data
         summary["unlabelled_people"] = len(unlabelled_records)
 
     val, val_gt = build_validation(config, meta)
+    if not len(val):  # found now, not at the first validation after hours of training
+        raise AnnotationError(config.val.json or config.val.images, "no people to validate on (all crowd, "
+                              "no boxes, or no annotation of the keypoint category)")
     summary["val_people"] = len(val)
     labelled = TopDownDataset(labelled_records, meta, config, augment=True, labelled=True, seed=seed)
     if config.crop_cache:

@@ -71,6 +71,23 @@ def person_category(coco: dict, source: str) -> dict:
     return with_keypoints[0]
 
 
+def category_ids(coco: dict) -> frozenset:
+    """The integer ids of the file's categories (what an entry's category_id may name)."""
+    return frozenset(c["id"] for c in coco["categories"] if isinstance(c, dict) and is_int(c.get("id")))
+
+
+def is_other_category(category_id: Any, person_id: int, known: frozenset, fail) -> bool:
+    """True for an entry of another category of the file (skipped as usual), False for the
+    keypoint category or no category_id (COCO results may leave it out); `fail(problem)` for a
+    category_id that names nothing: a string, a float, an id no category has."""
+    if category_id is None or (is_int(category_id) and category_id == person_id):
+        return False
+    if is_int(category_id) and category_id in known:
+        return True
+    fail(f"category_id {short_repr(category_id)} names no category of the file (ids {sorted(known)[:10]})")
+    return True
+
+
 @dataclass(frozen=True)
 class ImageEntry:
     id: int

@@ -17,9 +17,9 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from semipose.data.coco_checks import (ImageEntry, annotation_reference_problem, is_int,
-                                       is_number, parse_bbox, parse_image_entry, parse_keypoints,
-                                       person_category, read_json_file, short_repr,
+from semipose.data.coco_checks import (ImageEntry, annotation_reference_problem, category_ids, is_int,
+                                       is_number, is_other_category, parse_bbox, parse_image_entry,
+                                       parse_keypoints, person_category, read_json_file, short_repr,
                                        validate_coco_dict)
 from semipose.data.errors import AnnotationError, ImageReadError
 from semipose.data.images import image_size
@@ -106,7 +106,7 @@ def records_from_coco_dict(coco: Any, image_root: PathLike, source: str = "<coco
     report = LoadReport(source)
     images = _parse_images(coco["images"], Path(image_root), source, on_bad_sample,
                            allow_outside_root, report, check_images)
-    by_image = _group_annotations(coco["annotations"], images, category["id"], source,
+    by_image = _group_annotations(coco["annotations"], images, (category["id"], category_ids(coco)), source,
                                   on_bad_sample, report)
     records = []
     for image_id, image in images.items():
@@ -153,9 +153,10 @@ def _parse_images(entries: list, image_root: Path, source: str, policy: str,
     return images
 
 
-def _group_annotations(annotations: list, images: dict, category_id: int, source: str,
+def _group_annotations(annotations: list, images: dict, categories: tuple, source: str,
                        policy: str, report: LoadReport) -> dict:
-    """image id -> [annotation dicts] (json order); checks ids and image references."""
+    """image id -> [annotation dicts] (json order); checks ids, image and category references.
+    `categories`: (the keypoint category's id, every category id of the file)."""
     by_image: dict = {}
     seen_ids: set = set()
     for ann in annotations:
@@ -164,13 +165,24 @@ def _group_annotations(annotations: list, images: dict, category_id: int, source
             _reject(policy, report, problem)
             continue
         seen_ids.add(ann["id"])
-        if ann.get("category_id", category_id) != category_id:
+        other = _guarded(policy, report, is_other_category, ann.get("category_id"), *categories,
+                         _category_failure(source, ann["id"], ann["image_id"]))
+        if other is None:
+            continue  # counted as unknown_category
+        if other:
             report.skip("other_category")
         elif images[ann["image_id"]] is None:
             report.skip("image_skipped")
         else:
             by_image.setdefault(ann["image_id"], []).append(ann)
     return by_image
+
+
+def _category_failure(source: str, ann_id: Any, image_id: Any):
+    def fail(problem: str):
+        raise AnnotationError(source, problem, ann_id=ann_id, image_id=image_id, field="category_id",
+                              expected="the id of a category in 'categories'", reason="unknown_category")
+    return fail
 
 
 def _parse_person(ann: dict, image: ImageEntry, meta: KeypointMeta, source: str,
@@ -266,7 +278,7 @@ def records_from_detections(det_json_path: PathLike, coco_dict: Any, image_root:
     records = []
     for index, detection in enumerate(detections):
         record = _guarded(on_bad_sample, report, _parse_detection, detection, index, images,
-                          category["id"], meta, source)
+                          (category["id"], category_ids(coco_dict)), meta, source)
         if isinstance(record, str):
             report.skip(record)
         elif record is not None and record.box_score < score_thr:
@@ -278,7 +290,7 @@ def records_from_detections(det_json_path: PathLike, coco_dict: Any, image_root:
     return records, report
 
 
-def _parse_detection(detection: Any, index: int, images: dict, category_id: int,
+def _parse_detection(detection: Any, index: int, images: dict, categories: tuple,
                      meta: KeypointMeta, source: str):
     def fail(field_name: str, problem: str, expected: str, reason: str):
         raise AnnotationError(source, f"detection {index}: {problem}", image_id=image_id,
@@ -287,7 +299,9 @@ def _parse_detection(detection: Any, index: int, images: dict, category_id: int,
     image_id = detection.get("image_id") if isinstance(detection, dict) else None
     if not isinstance(detection, dict):
         fail("", f"is {type(detection).__name__}", "an object", "bad_detection")
-    if detection.get("category_id", category_id) != category_id:
+    if is_other_category(detection.get("category_id"), *categories,
+                         lambda p: fail("category_id", p, "the id of a category of the ground truth",
+                                        "unknown_category")):
         return "other_category"
     if not (is_int(image_id) and image_id in images):
         fail("image_id", f"image id {image_id!r} is not in the ground-truth images",

@@ -87,7 +87,7 @@ def read_image_rgb_window(path: Union[str, Path], max_factor: int, window, apply
         if reducible and image.mode in ("RGB", "L") and jpeg_region.available():
             region = _pixel_region(window, image.size, factor)
             data = _complete_jpeg_bytes(path)
-            pixels = None if region is None or data is None else jpeg_region.decode_jpeg_region(data, factor, region)
+            pixels = None if region is None or data is None else _checked_region(path, data, factor, region)
             if pixels is not None:
                 shift = np.array([[1.0, 0.0, -region[0]], [0.0, 1.0, -region[1]]])
                 return pixels, geometry.compose(shift, reduction_affine(factor))
@@ -104,7 +104,7 @@ def _reduction_plan(image: Image.Image, max_factor: int, apply_exif: bool) -> tu
 def _read_reduced(path: Path, image: Image.Image, reducible: bool, factor: int,
                   apply_exif: bool) -> tuple[np.ndarray, int]:
     if reducible and image.mode in ("RGB", "L"):
-        pixels = _decode_complete_jpeg_cv2(path, factor)
+        pixels = _decode_complete_jpeg(path, image.size, factor)
         if pixels is not None:
             return pixels, factor
     if factor > 1:
@@ -197,10 +197,23 @@ _CV2_FLAGS = {1: _CV2_RGB, 2: _CV2_RGB | cv2.IMREAD_REDUCED_GRAYSCALE_2,  # the 
               8: _CV2_RGB | cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 
-def _decode_complete_jpeg_cv2(path: Path, factor: int):
-    """The decoded pixels, or None for a file that does not end with the JPEG end-of-image marker."""
+def _decode_complete_jpeg(path: Path, size: tuple[int, int], factor: int):
+    """The decoded pixels, or None for a file that does not end with the JPEG end-of-image marker.
+    Through the region helper (the whole image as its region) where it is built, since OpenCV
+    hides libjpeg's corrupt-data warnings; OpenCV where the helper is missing or declines."""
     data = _complete_jpeg_bytes(path)
-    return None if data is None else cv2.imdecode(data, _CV2_FLAGS[factor])
+    if data is None:
+        return None
+    whole = (0, 0, -(-size[0] // factor), -(-size[1] // factor))
+    pixels = _checked_region(path, data, factor, whole) if jpeg_region.available() else None
+    return pixels if pixels is not None else cv2.imdecode(data, _CV2_FLAGS[factor])
+
+
+def _checked_region(path: Path, data: np.ndarray, factor: int, region):
+    try:
+        return jpeg_region.decode_jpeg_region(data, factor, region)
+    except jpeg_region.CorruptJPEG as error:
+        raise ImageReadError(path, f"corrupt JPEG data ({error}): it would decode as wrong pixels") from None
 
 
 def _complete_jpeg_bytes(path: Path):

@@ -58,12 +58,23 @@ def disabled():
         _DECODE = saved
 
 
+# libjpeg's warnings for damaged entropy data (jerror.h JWRN_*): it pads or guesses and goes on,
+# so a full decode of such a file is silently wrong. They make the file a bad sample.
+_CORRUPT_DATA_WARNINGS = ("Corrupt JPEG data", "Premature end of JPEG file", "Invalid SOS parameters",
+                          "Huffman", "JPEG datastream contains no image")
+
+
+class CorruptJPEG(ValueError):
+    """libjpeg reported damaged image data (the message is its warning)."""
+
+
 def decode_jpeg_region(data: np.ndarray, factor: int, region) -> Optional[np.ndarray]:
     """The (h, w, 3) uint8 RGB pixels of `region` = (x, y, w, h) of the JPEG in `data` (uint8 file
     bytes) decoded at 1/`factor` (region in those reduced pixels, inside ceil(W / f) x ceil(H / f)).
     They equal the full decode's pixels there (tests/test_jpeg_region.py). None when the helper
     is missing or libjpeg refuses (corrupt data, CMYK, a region outside the image): the caller
-    then decodes the file its usual way, which also reports a broken file by name."""
+    then decodes the file its usual way, which also reports a broken file by name. CorruptJPEG
+    when libjpeg warned of damaged data (what a plain decode would turn into wrong pixels)."""
     if _DECODE is None:
         return None
     x, y, width, height = (int(v) for v in region)
@@ -72,8 +83,11 @@ def decode_jpeg_region(data: np.ndarray, factor: int, region) -> Optional[np.nda
     message = ctypes.create_string_buffer(_MESSAGE_SIZE)
     status = _DECODE(data.ctypes.data, data.size, int(factor), x, y, width, height, pixels.ctypes.data,
                      message, _MESSAGE_SIZE)
-    if status != 0:  # expected for CMYK files and the like, so only at debug level
-        log.debug("region decode refused (%s); decoding the whole file", message.value.decode(errors="replace"))
+    if status != 0:
+        text = message.value.decode(errors="replace")
+        if any(warning in text for warning in _CORRUPT_DATA_WARNINGS):
+            raise CorruptJPEG(text)
+        log.debug("region decode refused (%s); decoding the whole file", text)  # CMYK and the like
         return None
     return pixels
 

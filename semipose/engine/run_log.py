@@ -137,6 +137,29 @@ def read_log(path: str | Path, kind: str | None = None) -> list[dict]:
     return records
 
 
+def drop_records_after(path: str | Path, step: int) -> int:
+    """Remove the records of steps after `step` (those a resume from `step` will replay and log
+    again), atomically; returns how many went. Call before a RunLogger opens the file."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            later = json.loads(line).get("step", 0) > step
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            later = True  # a line cut off by the crash
+        if later:
+            dropped += 1
+        else:
+            kept.append(line + "\n")
+    if dropped:
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_text("".join(kept), encoding="utf-8")
+        temp.replace(path)
+    return dropped
+
+
 class ProgressBar:
     """A tqdm bar (rate and ETA included) shown only on an interactive terminal unless forced."""
 

@@ -75,9 +75,7 @@ def build_run(config: Config, device: torch.device, world: World = World()) -> R
     method_type = method_class(config.method)  # a wrong method config fails here, before any data is read
     uses_unlabelled = method_type.uses_unlabelled
     data = build_datasets(config.data, config.train.seed, need_unlabelled=uses_unlabelled)
-    if config.eval.metric == "AP" and not data.meta.has_sigmas:  # refused now, not at the first validation
-        raise ValueError(f"{config.data.val.json}: this keypoint set has no OKS sigmas (category field `sigmas`), "
-                         "so eval.metric=AP cannot be computed; train with eval.metric=PCK or add `sigmas`")
+    check_metric_fits(config, data)
     method = method_type(config.method, method_context(config, data, world.rank)).to(device)
     for network in [*method.networks.values(), *method.teachers().values()]:
         apply_speed_options(network, config.train, device)
@@ -90,6 +88,13 @@ def build_run(config: Config, device: torch.device, world: World = World()) -> R
     first_network = next(iter(method.eval_networks()))
     steps_per_epoch = max(1, math.ceil(len(stream) / (batch * world.size)))  # one step = a batch per rank
     return Run(data, method, optimizer, steps_per_epoch, f"{first_network}/{main_metric}")
+
+
+def check_metric_fits(config: Config, data: DataBundle) -> None:
+    """OKS AP needs the keypoints' sigmas: refuse a PCK-only keypoint set before the first step."""
+    if config.eval.metric == "AP" and not data.meta.has_sigmas:
+        raise ValueError(f"{config.data.val.json}: this keypoint set has no OKS sigmas (category field `sigmas`), "
+                         "so eval.metric=AP cannot be computed; train with eval.metric=PCK or add `sigmas`")
 
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}

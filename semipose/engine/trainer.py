@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 
 from semipose.config import Config
-from semipose.configtools import to_dict
+from semipose.configtools import short_repr, to_dict
 from semipose.data.batch_prep import prepare_batch
 from semipose.data.keypoints import keypoint_meta_dict
 from semipose.devices import resolve_device
@@ -22,7 +22,9 @@ from semipose.engine import distributed
 from semipose.engine.collapse_monitor import CollapseMonitor
 from semipose.engine.conventions import resolve_run_convention
 from semipose.engine.data_wait import DataWaitMonitor
-from semipose.engine.run_log import ProgressBar, RunLogger, estimate_eta, print_line
+from semipose.engine.resume_check import ResumeMismatch, resume_changes
+from semipose.engine.run_files import record_resume, save_resolved_config
+from semipose.engine.run_log import LOG_NAME, ProgressBar, RunLogger, drop_records_after, estimate_eta, print_line
 from semipose.engine.schedule import Schedule
 from semipose.engine.seeding import seed_everything
 from semipose.engine.setup import build_run
@@ -49,19 +51,37 @@ class Trainer:
         self.run_dir = Path(train.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.device = distributed.local_device(device)
+        resumed = self._find_resume()                          # checked before any data is read
+        changes = resume_changes(resumed[1].get("config") or {}, to_dict(config), str(resumed[0])) \
+            if resumed else {}
         self.run = build_run(config, self.device, self.world)   # data, method, optimizer
         self.train_step = distributed.wrap_networks(self.run.method, self.device, train.sync_bn)  # DDP if several
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=train.amp == "fp16")
         self.schedule = Schedule.from_config(train, self.run.iterations_per_epoch)
-        self.logger = RunLogger(self.run_dir, enabled=self.world.is_main)
         self.monitor = CollapseMonitor(config.monitor)
         self.iteration, self.best_metric, self.skipped_steps = 0, -math.inf, 0
         self.last_metrics, self.last_val_iteration = {}, -1
-        self._resume()
+        if resumed:
+            self._load_payload(resumed[1], resumed[0])
+            log.info("resumed from %s at iteration %d", resumed[0], self.iteration)
         started_at = distributed.all_gather_objects(self.iteration)
         if len(set(started_at)) > 1:
             raise distributed.DistributedSetupError(f"the ranks resume at different iterations {started_at}: "
                                                     f"train.run_dir {self.run_dir} must be shared by every node")
+        self._write_run_record(resumed, changes)
+        self.logger = RunLogger(self.run_dir, enabled=self.world.is_main)
+
+    def _write_run_record(self, resumed, changes: dict):
+        """Only now, every check passed, is the run directory's record touched: config.yaml, the
+        resume record, and the log cut back to the resumed step (the steps after it run again)."""
+        if not self.world.is_main:
+            return
+        if resumed:
+            for key, (old, new) in changes.items():
+                log.warning("resuming with %s changed from %r to %r (allowed by train.resume_changes)", key, old, new)
+            record_resume(self.run_dir, resumed[0], self.iteration, changes)
+            drop_records_after(self.run_dir / LOG_NAME, self.iteration)
+        save_resolved_config(self.config)
 
     # -- the loop ---------------------------------------------------------------------------
     def fit(self) -> dict:
@@ -152,7 +172,13 @@ class Trainer:
 
     # -- validation, checkpoints, collapse ----------------------------------------------------
     def _validate_and_checkpoint(self) -> dict:
-        metrics = validate(self.run, self.config, self.device)
+        try:
+            metrics = validate(self.run, self.config, self.device)
+        except Exception:
+            if self.world.size == 1:  # a failed validation must not cost the training before it
+                log.error("validation failed at iteration %d: saving the training first", self.iteration)
+                self._save(is_best=False)
+            raise
         self.last_metrics, self.last_val_iteration = metrics, self.iteration
         self.logger.log(self.iteration, metrics, kind="val")
         main = metrics[self.run.main_metric_key]
@@ -204,27 +230,30 @@ class Trainer:
                                           is_best=is_best)
         distributed.barrier()  # the file exists for every rank once _save returns (a rollback reads it)
 
-    def _resume(self):
+    def _find_resume(self):
+        """(source, payload) of the checkpoint to continue from: train.resume, else the run
+        directory's newest one when train.auto_resume; None to start afresh."""
         train = self.config.train
         if train.resume:
-            payload = load_checkpoint(train.resume)
-            source = train.resume
-        else:
-            found = ckpt.find_resume_checkpoint(self.run_dir) if train.auto_resume else None
-            if found is None:
-                return
-            source, payload = found
-        self._load_payload(payload, source)
-        log.info("resumed from %s at iteration %d", source, self.iteration)
+            return train.resume, load_checkpoint(train.resume)
+        return ckpt.find_resume_checkpoint(self.run_dir) if train.auto_resume else None
 
     def _load_payload(self, payload: dict, source="checkpoint"):
         missing = [key for key in ("method", "optimizer", "iteration", "rng") if key not in payload]
         if missing:
             raise CheckpointError(f"{source}: not a semipose training checkpoint (no {', '.join(missing)}); "
                                        "to start from pose weights use model.checkpoint=PATH instead of --resume")
-        self.run.method.load_state_dict(payload["method"])
-        self.run.optimizer.load_state_dict(payload["optimizer"])
+        try:
+            self.run.method.load_state_dict(payload["method"])
+            self.run.optimizer.load_state_dict(payload["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:  # torch lists every key: keep the first line
+            raise CheckpointError(f"{source}: the checkpoint's networks do not fit this config's: "
+                                       f"{short_repr(str(error).splitlines()[0], 300)}") from None
         self.iteration = int(payload["iteration"])
+        if self.iteration > self.schedule.total:
+            raise ResumeMismatch(f"{source}: the checkpoint is at iteration {self.iteration}, past the "
+                                 f"{self.schedule.total} iterations this config trains; raise train.iterations "
+                                 "(or train.epochs), or use a new train.run_dir")
         self.best_metric = float(payload["best_metric"])
         self.skipped_steps = int(payload.get("skipped_steps", 0))
         self.monitor.load_state_dict(payload.get("monitor", {}))

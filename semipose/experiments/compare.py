@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from semipose import api
+from semipose.configtools import ConfigError
 from semipose.engine.plots import plot_curves
 from semipose.engine.run_log import read_log
 from semipose.evaluation.report import write_json
@@ -53,20 +54,39 @@ def run_comparison(config_path: str, base_overrides: list[str], variants: list[V
                    print_only: bool = False, collect_only: bool = False) -> list[dict]:
     """Train each variant in out_dir/<label> (or only print the commands, or only collect the
     finished runs' metrics.json) and write the table and the response overlay."""
+    commands = {variant.label: [*base_overrides, *variant.overrides, f"train.run_dir={out_dir / variant.label}"]
+                for variant in variants}
+    configs = {} if print_only or collect_only else check_variants(config_path, commands)
     rows = []
     for variant in variants:
-        overrides = [*base_overrides, *variant.overrides, f"train.run_dir={out_dir / variant.label}"]
+        overrides = commands[variant.label]
         if print_only:
             print(train_command(config_path, overrides))
             continue
-        summary = (_finished_run(out_dir / variant.label) if collect_only
-                   else api.train(api.load_config(config_path, overrides)))
+        summary = _finished_run(out_dir / variant.label) if collect_only else api.train(configs[variant.label])
         rows.append({"run": variant.label, **{k: v for k, v in summary["final"].items() if _table_metric(k)},
                      **final_responses(out_dir / variant.label / "log.jsonl"),
                      "collapse": summary["collapse_state"], "command": train_command(config_path, overrides)})
     if rows:
         write_comparison(rows, out_dir, [v.label for v in variants])
     return rows
+
+
+def check_variants(config_path: str, commands: dict[str, list[str]]) -> dict:
+    """{label: Config} of every run, each checked as far as it can be without data (config
+    values, method name, device), so a bad last run is refused before the first one trains."""
+    from semipose import api
+    from semipose.devices import resolve_device
+    from semipose.methods import method_class
+    configs = {}
+    for label, overrides in commands.items():
+        try:
+            configs[label] = api.load_config(config_path, overrides)
+            method_class(configs[label].method)  # an unknown method fails here, before any run trains
+            resolve_device(configs[label].train.device)
+        except ValueError as error:
+            raise ConfigError(f"run {label!r}: {error}") from None
+    return configs
 
 
 def write_comparison(rows: list[dict], out_dir: Path, labels: list[str]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from semipose.data.errors import AnnotationError, ImageReadError
 
-from .builders import huge_png, person_keypoints, valid_coco, write_png
+from .builders import data_section, huge_png, load_data, person_keypoints, valid_coco, write_dataset, write_png
 from .cases_runtime import RUN_CASES
 from .generators import (annotation, annotation_text, bad_val_entry, broken_image, chain, crowd,
                          detection, detections, directory, grey, missing_file, odd_image,
@@ -220,3 +220,48 @@ DETECTION_CASES = [
 ]
 
 CASES = FILE_CASES + ENTRY_CASES + IMAGE_CASES + DETECTION_CASES + RUN_CASES
+
+
+def validation_set(mutate) -> callable:
+    """An intact train json; the validation json after `mutate` (class 5 of issue 18: found before step 1)."""
+    def make(tmp):
+        coco = valid_coco()
+        mutate(coco)
+        data = data_section(tmp, write_dataset(tmp), val_coco=coco)
+        return lambda: load_data(data)
+    return make
+
+
+def _all_crowd(coco):
+    for ann in coco["annotations"]:
+        ann["iscrowd"] = 1
+
+
+def _no_annotations(coco):
+    coco["annotations"] = []
+
+
+UNKNOWN_CATEGORY = "field 'category_id': category_id {} names no category of the file"
+
+# Issue 18, classes 5 and 8: labels dropped quietly, validation sets found empty only after training.
+LABEL_CASES = [
+    Case("annotation/category-id-a-string[error]", annotation(set_annotation(0, "category_id", "1")),
+         annotation_error("annotation id=11: image id=1: " + UNKNOWN_CATEGORY.format("'1'"))),
+    Case("annotation/category-id-a-string[skip]", annotation(set_annotation(0, "category_id", "1"), "skip"),
+         Counts(3, {"unknown_category": 1})),
+    Case("annotation/category-id-of-no-category[error]", annotation(set_annotation(1, "category_id", 7)),
+         annotation_error("annotation id=12: image id=1: " + UNKNOWN_CATEGORY.format("7"))),
+    Case("annotation/category-id-of-no-category[skip]", annotation(set_annotation(1, "category_id", 7), "skip"),
+         Counts(3, {"unknown_category": 1})),
+    Case("detections/category-id-of-no-category[error]", detections([detection(), detection(category_id=5)]),
+         annotation_error(DETS + "image id=1: field 'category_id': detection 1: category_id 5 names no category")),
+    Case("detections/category-id-a-string[skip]",
+         detections([detection(), detection(category_id="person")], "skip", through_build=False),
+         Counts(1, {"unknown_category": 1})),
+    Case("validation/all-crowd", validation_set(_all_crowd),
+         annotation_error("{tmp}/val.json: no people to validate on")),
+    Case("validation/no-annotations", validation_set(_no_annotations),
+         annotation_error("{tmp}/val.json: no people to validate on")),
+]
+
+CASES = CASES + LABEL_CASES

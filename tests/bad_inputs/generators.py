@@ -230,5 +230,5 @@ def detections(content, policy: str = "error", through_build: bool = True) -> Ca
     return make
 
 
-def detection(image_id=1, bbox=(4, 4, 20, 36), score=0.9) -> dict:
-    return {"image_id": image_id, "category_id": 1, "bbox": list(bbox), "score": score}
+def detection(image_id=1, bbox=(4, 4, 20, 36), score=0.9, category_id=1) -> dict:
+    return {"image_id": image_id, "category_id": category_id, "bbox": list(bbox), "score": score}
