@@ -52,7 +52,7 @@ def cache_options(config: DataConfig) -> dict:
 
 
 def max_rotation(jitter) -> float:
-    """The largest |rotation| in degrees the easy-view sampler can draw (augment/jitter.py)."""
+    """The largest |rotation| in degrees the easy-view sampler can draw (semipose/jitter.py)."""
     if jitter.rotation_prob <= 0:
         return 0.0
     limit = 2 * jitter.rotation if jitter.distribution == "normal" else jitter.rotation

@@ -15,7 +15,10 @@ FREE_PREFIXES = ("eval.", "train.run_dir", "train.resume", "train.auto_resume", 
                  "train.log_every", "train.val_every", "train.checkpoint_every", "train.keep_checkpoints",
                  "train.dist_timeout_s", "train.compile", "train.channels_last", "data.workers",
                  "data.check_images", "data.cache_images", "monitor.action", "model.pretrained",
-                 "model.checkpoint", "model.load_mode", "model.allow_head_mismatch")
+                 "model.checkpoint", "model.load_mode", "model.allow_head_mismatch",
+                 # training on for longer is what a resume is often for; a total below the
+                 # checkpoint's iteration is refused by the trainer
+                 "train.iterations", "train.epochs")
 
 
 class ResumeMismatch(ConfigError):
